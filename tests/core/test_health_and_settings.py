@@ -1,0 +1,47 @@
+import pytest
+from django.conf import settings
+
+
+def test_health_reports_database(client, db):
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+    assert response["X-Request-ID"]
+
+
+def test_production_hasher_is_argon2():
+    import ventanilla.settings as base
+
+    assert base.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+def test_strict_csp_on_pages(client, db):
+    response = client.get("/")
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'self'" in csp
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+
+
+def test_theme_css_comes_from_configuration(client, db):
+    response = client.get("/theme.css")
+    assert settings.CITY["primary_color"] in response.content.decode()
+
+
+def test_manifest_names_the_city_app(client, db):
+    data = client.get("/manifest.webmanifest").json()
+    assert data["short_name"] == settings.CITY["short_name"]
+    assert data["lang"] == "es-MX"
+
+
+def test_service_worker_is_served_from_root_scope(client, db):
+    response = client.get("/sw.js")
+    assert response.status_code == 200
+    assert response["Service-Worker-Allowed"] == "/"
+
+
+@pytest.mark.parametrize("url", ["/no-existe/", "/tramites/nada/de/nada/"])
+def test_not_found_is_spanish(client, db, url):
+    response = client.get(url)
+    assert response.status_code == 404
+    assert "No encontramos esta página" in response.content.decode()

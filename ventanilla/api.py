@@ -1,0 +1,89 @@
+"""The platform's JSON API: one django-ninja instance, one router per app, one OpenAPI schema.
+
+Errors always come back as JSON with a Spanish message: {"detail": "...", "errors": [...]}.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+api = NinjaAPI(
+    title="Ventanilla API",
+    version="1.0.0",
+    description=(
+        "API pública de la plataforma de gobierno digital: catálogo de trámites y servicios, "
+        "identidad y más. Todas las respuestas son JSON; los errores traen un mensaje en español."
+    ),
+    urls_namespace="api-1.0.0",
+)
+
+
+def _field_name(loc: list) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form", "payload")]
+    return ".".join(parts) or "entrada"
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [
+        {"campo": _field_name(list(err.get("loc", []))), "mensaje": _translate_pydantic(err)}
+        for err in exc.errors
+    ]
+    return api.create_response(
+        request, {"detail": _("Los datos enviados no son válidos."), "errors": errors}, status=422
+    )
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": _("No encontrado.")}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(request, {"detail": _("Se requiere autenticación.")}, status=401)
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc.message)}, status=exc.status_code)
+
+
+_PYDANTIC_MESSAGES = {
+    "missing": "Este dato es obligatorio.",
+    "string_too_long": "El texto es demasiado largo.",
+    "string_too_short": "El texto es demasiado corto.",
+    "int_parsing": "Debe ser un número entero.",
+    "int_type": "Debe ser un número entero.",
+    "float_parsing": "Debe ser un número.",
+    "bool_parsing": "Debe ser verdadero o falso.",
+    "string_type": "Debe ser texto.",
+    "greater_than_equal": "El valor es demasiado pequeño.",
+    "less_than_equal": "El valor es demasiado grande.",
+    "json_invalid": "El cuerpo no es JSON válido.",
+    "value_error": "El valor no es válido.",
+    "literal_error": "El valor no es una de las opciones permitidas.",
+    "enum": "El valor no es una de las opciones permitidas.",
+}
+
+
+def _translate_pydantic(err: dict) -> str:
+    kind = err.get("type", "")
+    if kind == "value_error" and err.get("ctx", {}).get("error"):
+        return str(err["ctx"]["error"])
+    return _(_PYDANTIC_MESSAGES.get(kind, "El valor no es válido."))
+
+
+def register_routers() -> None:
+    """Each app contributes its router here; imported once from urls.py."""
+    from ventanilla.catalog.api import router as catalog_router
+    from ventanilla.identity.api import router as identity_router
+
+    api.add_router("/catalogo/", catalog_router)
+    api.add_router("/identidad/", identity_router)
+
+
+register_routers()

@@ -1,0 +1,27 @@
+"""Builds Torreón's deterministic demo data. Safe to run again: every builder is idempotent."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+
+class Command(BaseCommand):
+    help = "Crea los datos de demostración de Torreón (idempotente)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--quiet-if-present", action="store_true", help="No hace nada si ya existen.")
+        parser.add_argument("--history-days", type=int, default=120, help="Días de historial de uso del catálogo.")
+
+    def handle(self, *args, **options):
+        if not settings.DEMO_DATA_ALLOWED:
+            raise CommandError("Los datos de demostración no se crean en producción.")
+        from ventanilla.catalog import demo as catalog_demo
+        from ventanilla.identity import demo as identity_demo
+
+        if options["quiet_if_present"] and catalog_demo.is_present():
+            self.stdout.write("Datos de demostración ya presentes.")
+            return
+        with transaction.atomic():
+            catalog_demo.build(history_days=options["history_days"], stdout=self.stdout)
+            identity_demo.build(stdout=self.stdout)
+        self.stdout.write(self.style.SUCCESS("Datos de demostración listos."))

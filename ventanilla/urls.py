@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from ventanilla.api import api
+
+admin.site.site_header = f"Ventanilla · {settings.CITY['name']}"
+admin.site.site_title = "Ventanilla"
+
+urlpatterns = [
+    path("", include("ventanilla.core.urls")),
+    path("", include("ventanilla.portal.urls")),
+    path("llave/", include("ventanilla.identity.urls")),
+    path("", include("ventanilla.catalog.urls")),
+    path("o/", include("ventanilla.identity.oidc_urls")),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("oficina/admin/", admin.site.urls),
+]
+
+handler400 = "ventanilla.portal.views.bad_request"
+handler403 = "ventanilla.portal.views.forbidden"
+handler404 = "ventanilla.portal.views.not_found"
+handler500 = "ventanilla.portal.views.server_error"
