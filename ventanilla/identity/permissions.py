@@ -1,0 +1,83 @@
+"""Who may do what. Every back-office view goes through `official_required`.
+
+An official reaches the back office only when signed in with password AND a verified second
+factor (TOTP) in this session; without a confirmed device they are sent to enrol one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from .models import Membership, Role
+
+
+def roles_of(user, department=None) -> set[str]:
+    if not getattr(user, "is_authenticated", False) or not user.is_official:
+        return set()
+    qs = Membership.objects.filter(user=user)
+    if department is not None:
+        qs = qs.filter(department=department)
+    return set(qs.values_list("role", flat=True))
+
+
+def has_role(user, *roles: str, department=None) -> bool:
+    """True when the official holds any of `roles` (in `department`, if given). Platform
+    administrators hold every role everywhere."""
+    held = roles_of(user, department) | (roles_of(user) & {Role.PLATFORM_ADMIN})
+    if not roles:
+        return bool(held)
+    return bool(held & ({*roles} | {Role.PLATFORM_ADMIN}))
+
+
+def departments_where(user, *roles: str) -> list:
+    from ventanilla.organization.models import Department
+
+    if has_role(user, Role.PLATFORM_ADMIN):
+        return list(Department.objects.all())
+    ids = Membership.objects.filter(user=user, role__in=roles).values_list("department_id", flat=True)
+    return list(Department.objects.filter(id__in=ids))
+
+
+def is_backoffice_ready(user) -> bool:
+    """Signed in as an official with a second factor verified in this session."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_official and user.is_verified())
+
+
+def official_required(*roles: str) -> Callable:
+    """Decorator for back-office views. Anonymous → sign-in; official without verified 2FA →
+    the second-factor page (enrolment if they have no device); resident or missing role → 403."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not user.is_official:
+                raise PermissionDenied
+            if not user.is_verified():
+                return redirect(f"{_two_factor_url()}?next={request.get_full_path()}")
+            if roles and not has_role(user, *roles):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        wrapper.official_roles = roles  # read by the "every URL as every role" test
+        return wrapper
+
+    return decorator
+
+
+def _two_factor_url() -> str:
+    from django.urls import reverse
+
+    return reverse("identity:two_factor")
+
+
+def require_roles(user, roles: Iterable[str]) -> None:
+    if not has_role(user, *roles):
+        raise PermissionDenied
