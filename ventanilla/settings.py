@@ -319,3 +319,5 @@ LOGGING = {
 DEMO_DATA_ALLOWED = not PRODUCTION
 
 CATALOG_SEARCH_CACHE_TIMEOUT = timedelta(minutes=5).total_seconds()
+# Unidad de Medida y Actualización (pesos), used by the catalogue's fee formulas (constant UMA).
+VENTANILLA_UMA_MXN = env("VENTANILLA_UMA_MXN", "113.14")
