@@ -1,38 +1,50 @@
-"""OpenID Connect claims for Llave (django-oauth-toolkit does the protocol)."""
+"""OpenID Connect claims for Llave (django-oauth-toolkit does the protocol).
+
+`sub` is the account's stable `public_id` (a UUID), never the database primary key: it is the
+same in the ID token and at the userinfo endpoint, and it does not reveal how many accounts
+exist. Each claim is released only with the scope that covers it (`oidc_claim_scope`).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 
+def _family_name(user: Any) -> str:
+    return " ".join(p for p in (user.first_surname, user.second_surname) if p)
+
+
 class LlaveOIDCValidator(OAuth2Validator):
+    # Claim -> the scope that releases it.
     oidc_claim_scope = {
         "sub": "openid",
         "given_name": "profile",
         "family_name": "profile",
         "name": "profile",
+        "llave_level": "profile",
         "email": "email",
         "email_verified": "email",
         "curp": "curp",
-        "llave_level": "profile",
     }
 
-    def get_additional_claims(self, request):
-        user = request.user
+    def get_additional_claims(self) -> dict[str, Any]:
+        """Request-agnostic form (no `request` argument): DOT then evaluates each callable per
+        request *and* lists every key in the discovery document's `claims_supported`. The
+        `sub` entry replaces DOT's default (the primary key) in ID tokens and userinfo alike."""
         return {
-            "given_name": user.given_names,
-            "family_name": " ".join(p for p in (user.first_surname, user.second_surname) if p),
-            "name": user.full_name,
-            "email": user.email,
-            "email_verified": user.email_confirmed_at is not None,
-            "curp": user.curp or "",
-            "llave_level": user.level,
+            "sub": lambda r: str(r.user.public_id),
+            "given_name": lambda r: r.user.given_names,
+            "family_name": lambda r: _family_name(r.user),
+            "name": lambda r: r.user.full_name,
+            "llave_level": lambda r: r.user.level,
+            "email": lambda r: r.user.email,
+            "email_verified": lambda r: r.user.email_confirmed_at is not None,
+            "curp": lambda r: r.user.curp,
         }
 
-    def get_userinfo_claims(self, request):
-        claims = super().get_userinfo_claims(request)
-        claims["sub"] = str(request.user.public_id)
-        return claims
-
-    def get_oidc_issuer_endpoint(self, request):
-        return super().get_oidc_issuer_endpoint(request)
+    def get_oidc_claims(self, token, token_handler, request) -> dict[str, Any]:
+        # OIDC Core §5.3.2: a claim without a value is omitted, not sent as null or "".
+        claims = super().get_oidc_claims(token, token_handler, request)
+        return {key: value for key, value in claims.items() if value not in (None, "")}
