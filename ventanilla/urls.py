@@ -10,7 +10,7 @@ admin.site.site_title = "Ventanilla"
 urlpatterns = [
     path("", include("ventanilla.core.urls")),
     path("", include("ventanilla.portal.urls")),
-    path("llave/", include("ventanilla.identity.urls")),
+    path("", include("ventanilla.identity.urls")),  # /llave/… (residents) and /oficina/… (back office)
     path("", include("ventanilla.catalog.urls")),
     path("o/", include("ventanilla.identity.oidc_urls")),
     path("api/v1/", api.urls),

@@ -163,3 +163,25 @@ class Consent(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class LoginThrottle(models.Model):
+    """Failed sign-in attempts for one account identifier or one IP address (identity.lockout).
+    Kept in the database so every web worker sees the same state. `key` is a SHA-256 digest: the
+    table never stores an e-mail, a CURP or an address in clear."""
+
+    class Scope(models.TextChoices):
+        ACCOUNT = "account", _("Cuenta")
+        IP = "ip", _("Dirección IP")
+        OTP = "otp", _("Segundo factor")
+
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    key = models.CharField(max_length=64)
+    failures = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bloqueo de acceso")
+        verbose_name_plural = _("bloqueos de acceso")
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="login_throttle_unique_key")]
