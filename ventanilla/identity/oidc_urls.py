@@ -25,7 +25,7 @@ urlpatterns = [
         name="oauth-server-metadata",
     ),
     path(".well-known/jwks.json", dot_views.JwksInfoView.as_view(), name="jwks-info"),
-    path("userinfo/", dot_views.UserInfoView.as_view(), name="user-info"),
+    path("userinfo/", oidc_views.LlaveUserInfoView.as_view(), name="user-info"),
     path("conexiones/", oidc_views.ConnectionsView.as_view(), name="connections"),
     path(
         "conexiones/<int:pk>/desconectar/",

@@ -7,14 +7,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 from oauth2_provider.exceptions import OAuthToolkitError
-from oauth2_provider.views import AuthorizationView
+from oauth2_provider.views import AuthorizationView, UserInfoView
 
 from . import oidc_services
 from .models import Consent
@@ -79,6 +79,22 @@ class LlaveAuthorizationView(AuthorizationView):
                     self.request.user, application, form.cleaned_data["scope"].split(), request=self.request
                 )
         return response
+
+
+class LlaveUserInfoView(UserInfoView):
+    """DOT's userinfo endpoint, minus access tokens in the query string (RFC 6750 §5.3,
+    RFC 9700 §4.3.2): URLs end up in logs and browser history. DOT's
+    COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT gate does not cover this endpoint."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if "access_token" in request.GET:
+            response = HttpResponse(status=401)
+            response["WWW-Authenticate"] = (
+                'Bearer error="invalid_request", '
+                'error_description="Send the access token in the Authorization header"'
+            )
+            return response
+        return super().dispatch(request, *args, **kwargs)
 
 
 class ConnectionsView(LoginRequiredMixin, TemplateView):

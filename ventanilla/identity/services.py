@@ -158,6 +158,12 @@ def _duplicate_message(kind: str) -> str:
     return _("Ya existe una cuenta con este correo electrónico. ¿Olvidaste tu contraseña?")
 
 
+def _account_exists(field_name: str, value: str) -> bool:
+    if field_name == "curp":
+        return User.objects.filter(curp=value).exists()
+    return User.objects.filter(email__iexact=value).exists()
+
+
 def sign_up(data: SignUpData, *, request: HttpRequest | None = None) -> User:
     """Creates a resident's account at level *básica* with an unconfirmed e-mail and sends the
     confirmation link. Raises FieldErrors (Spanish messages by field); creates nothing then."""
@@ -194,10 +200,9 @@ def sign_up(data: SignUpData, *, request: HttpRequest | None = None) -> User:
         except ValidationError as exc:
             errors.setdefault("password", []).extend(exc.messages)
 
-    if "curp" in values and User.objects.filter(curp=values["curp"]).exists():
-        errors.setdefault("curp", []).append(_duplicate_message("curp"))
-    if "email" in values and User.objects.filter(email__iexact=values["email"]).exists():
-        errors.setdefault("email", []).append(_duplicate_message("email"))
+    for name in ("curp", "email"):
+        if name in values and _account_exists(name, values[name]):
+            errors.setdefault(name, []).append(_duplicate_message(name))
     if errors:
         raise FieldErrors(errors)
 
@@ -212,7 +217,7 @@ def sign_up(data: SignUpData, *, request: HttpRequest | None = None) -> User:
                    data={"level": user.level})
     except IntegrityError as exc:
         # Lost a race with a simultaneous sign-up: report it like the check above would have.
-        if User.objects.filter(curp=values["curp"]).exists():
+        if _account_exists("curp", values["curp"]):
             raise FieldErrors({"curp": [_duplicate_message("curp")]}) from exc
         raise FieldErrors({"email": [_duplicate_message("email")]}) from exc
     send_confirmation_email(user)
@@ -700,20 +705,25 @@ def revoke_consent(resident: User, consent_id: int, *, request: HttpRequest | No
         consent = Consent.objects.select_for_update().get(pk=consent_id, resident=resident)
         if consent.revoked_at is not None:
             return consent
+        is_app = consent.grantee_kind == Consent.GranteeKind.APPLICATION and consent.application_id is not None
+        if is_app and _revoke_application_access(consent, resident, request):
+            consent.refresh_from_db()
+            return consent  # oidc_services revoked it, its tokens, and audited it
         consent.revoked_at = now or timezone.now()
         consent.save(update_fields=["revoked_at"])
-        if consent.application_id is not None:
-            _revoke_application_access(consent)
         record("identity.consent_revoked", actor=resident, subject=consent, request=request,
                data={"grantee": consent.grantee_label, "scope": consent.scope})
     return consent
 
 
-def _revoke_application_access(consent: Consent) -> None:
+def _revoke_application_access(consent: Consent, resident: User, request: HttpRequest | None) -> bool:
+    """Lets the OpenID Connect module withdraw the application's tokens. False when that module
+    is not installed (the consent is then revoked here like any other)."""
     try:
         from ventanilla.identity.oidc_services import revoke_application_access
-    except ModuleNotFoundError as exc:  # the OIDC module is not installed yet
+    except ModuleNotFoundError as exc:
         if exc.name != "ventanilla.identity.oidc_services":
             raise
-        return
-    revoke_application_access(consent)
+        return False
+    revoke_application_access(consent, actor=resident, request=request)
+    return True
