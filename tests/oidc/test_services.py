@@ -151,3 +151,19 @@ def test_revoke_is_idempotent_and_refuses_department_consents(make_resident, oid
     )
     with pytest.raises(ValueError):
         oidc_services.revoke_application_access(department_consent)
+
+
+def test_form_action_origins_for_next_only_for_registered_redirects(oidc_app):
+    from urllib.parse import urlencode
+
+    application, _ = oidc_app
+    good = "/o/authorize/?" + urlencode({"client_id": application.client_id, "redirect_uri": REDIRECT_URI})
+    assert oidc_services.form_action_origins_for_next(good) == ["http://127.0.0.1:9"]
+    unregistered = "/o/authorize/?" + urlencode(
+        {"client_id": application.client_id, "redirect_uri": "https://atacante.example/cb"}
+    )
+    assert oidc_services.form_action_origins_for_next(unregistered) == []
+    assert oidc_services.form_action_origins_for_next("/o/authorize/?client_id=nadie&redirect_uri=x") == []
+    assert oidc_services.form_action_origins_for_next("https://otro.example" + good) == []
+    assert oidc_services.form_action_origins_for_next("/llave/mis-datos/") == []
+    assert oidc_services.form_action_origins_for_next("") == []

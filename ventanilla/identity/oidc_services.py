@@ -11,6 +11,7 @@ Public functions (other apps call these, never the models directly):
 - `revoke_application_access(consent, actor=None, request=None) -> None`
 - `scope_summaries(scopes, user=None) -> list[ScopeSummary]` (what each scope shares, in Spanish)
 - `redirect_origin(uri) -> str`
+- `form_action_origins_for_next(next_url) -> list[str]` (for the login page, see its docstring)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -128,6 +129,34 @@ def redirect_origin(uri: str) -> str:
     if not parts.scheme or not parts.netloc:
         raise ValueError("not an absolute URI")
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def form_action_origins_for_next(next_url: str) -> list[str]:
+    """When a sign-in form's `next` is Llave's authorization endpoint, the origin of the
+    client's *registered* redirect URI (else []). Browsers apply the sign-in page's CSP
+    form-action to the whole redirect chain after its POST; with a remembered consent that chain
+    ends at the application, so the sign-in page must allow that origin
+    (`response._csp_update = {"form-action": origins}`)."""
+    from django.urls import reverse
+
+    try:
+        parts = urlsplit(next_url or "")
+    except ValueError:
+        return []
+    if parts.scheme or parts.netloc or parts.path != reverse("oauth2_provider:authorize"):
+        return []
+    query = parse_qs(parts.query)
+    client_id = (query.get("client_id") or [""])[0]
+    redirect_uri = (query.get("redirect_uri") or [""])[0]
+    if not client_id or not redirect_uri or len(client_id) > 100:
+        return []
+    application = Application.objects.filter(client_id=client_id).first()
+    if application is None or not application.redirect_uri_allowed(redirect_uri):
+        return []
+    try:
+        return [redirect_origin(redirect_uri)]
+    except ValueError:
+        return []
 
 
 # --- Consent -----------------------------------------------------------------------------------
