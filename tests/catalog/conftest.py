@@ -90,10 +90,10 @@ def make_procedure(department, office, doc_ine, life_event):
     from ventanilla.catalog import services
 
     def factory(*, publish: bool = False, by=None, life_events=None, offices=None, **overrides):
-        dept = overrides.get("department", department)
+        dept = overrides.pop("department", department)
         procedure = services.create_procedure(
             by=by,
-            data=complete_data(department, **overrides),
+            data=complete_data(dept, **overrides),
             requirements=[{"document_type": doc_ine, "detail": "Credencial para votar", "copies": 1}],
             offices=[office] if offices is None and dept == department else (offices or []),
             life_events=[life_event] if life_events is None else life_events,
