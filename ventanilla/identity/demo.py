@@ -105,9 +105,10 @@ def build(stdout=None) -> None:
             user.save(update_fields=["password"])
         if any(role == Role.PLATFORM_ADMIN for _s, role in spec.grants):
             admin_user = user
-            if not user.is_staff:
-                user.is_staff = True
-                user.save(update_fields=["is_staff"])
+            if not (user.is_staff and user.is_superuser):
+                # Django admin needs model permissions; the platform administrator holds them all.
+                user.is_staff = user.is_superuser = True
+                user.save(update_fields=["is_staff", "is_superuser"])
         for slug, role in spec.grants:
             Membership.objects.get_or_create(user=user, department=_department(slug), role=role)
         device = TOTPDevice.objects.filter(user=user, name="Demo").first()

@@ -117,8 +117,16 @@ def parse_grants(values) -> list[tuple[int, str]]:
     return out
 
 
+class GrantsField(forms.MultipleChoiceField):
+    """Shows the department × role choices; services.set_official_roles/create_official decide
+    which values are acceptable (so every problem comes back in one round, in Spanish)."""
+
+    def valid_value(self, value) -> bool:
+        return isinstance(value, str) and len(value) <= 80
+
+
 class GrantsForm(AccessibleFormMixin, forms.Form):
-    grants = forms.MultipleChoiceField(
+    grants = GrantsField(
         label=_("Roles en dependencias"), required=False, widget=forms.CheckboxSelectMultiple, choices=[],
     )
 

@@ -509,14 +509,19 @@ def create_official(actor: User, data: OfficialData, grants: Iterable[Grant], *,
         except ServiceError as exc:
             errors.setdefault(name, []).append(exc.message)
     grants = list(grants)
+    clean_grants: set[Grant] = set()
     if not grants:
         errors.setdefault("grants", []).append(_("Elige al menos un rol en una dependencia."))
+    else:
+        try:
+            clean_grants = _clean_grants(grants)
+        except ServiceError as exc:
+            errors.setdefault("grants", []).append(exc.message)
     if "email" in values and User.objects.filter(email__iexact=values["email"]).exists():
         errors.setdefault("email", []).append(_("Ya existe una cuenta con este correo electrónico."))
     if errors:
         raise FieldErrors(errors)
     try:
-        clean_grants = _clean_grants(grants)
         with transaction.atomic():
             official = User.objects.create_user(
                 password=secrets.token_urlsafe(32), is_official=True,
@@ -526,8 +531,6 @@ def create_official(actor: User, data: OfficialData, grants: Iterable[Grant], *,
             for dept_id, role in sorted(clean_grants):
                 Membership.objects.create(user=official, department_id=dept_id, role=role, granted_by=actor)
             record_role_changes(actor, official, clean_grants, set(), request=request)
-    except ServiceError as exc:
-        raise FieldErrors({"grants": [exc.message]}) from exc
     except IntegrityError as exc:
         raise FieldErrors({"email": [_("Ya existe una cuenta con este correo electrónico.")]}) from exc
     send_password_setup_email(official)
