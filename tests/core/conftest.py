@@ -1,0 +1,17 @@
+from tests.catalog.conftest import (  # noqa: F401  (fixtures shared with the catalogue suite)
+    department,
+    doc_ine,
+    life_event,
+    make_procedure,
+    office,
+    other_department,
+)
+
+import pytest
+
+
+@pytest.fixture
+def url_samples(make_procedure, life_event):
+    """Real values for URL parameters, so the walk reaches real pages."""
+    procedure = make_procedure(publish=True)
+    return {"clave": procedure.clave, "slug": life_event.slug, "pk": str(procedure.pk)}
