@@ -30,6 +30,7 @@ W_KEYWORD = 6.0
 W_DESCRIPTION = 2.5
 W_DEPARTMENT = 1.5
 PHRASE_BONUS = 8.0
+NAME_COVERAGE_BONUS = 6.0
 MAX_QUERY_LENGTH = 200
 MAX_QUERY_TOKENS = 12
 
@@ -96,6 +97,7 @@ class _Doc:
     description: str
     life_events: frozenset[str]
     norm_name: str
+    name_len: int
     sort_key: tuple[str, str]
 
 
@@ -171,6 +173,7 @@ def _build(revision: tuple[int, str]) -> _Index:
             online=p.channel_online, description=p.description,
             life_events=frozenset(e.slug for e in p.life_events.all()),
             norm_name=" " + " ".join(tokens(p.name)) + " ",
+            name_len=max(1, len(set(tokens(p.name)))),
             sort_key=(normalize(p.name), p.clave),
         )
         index.docs.append(doc)
@@ -250,18 +253,20 @@ def search(query: str, limit: int = 20, life_event: str | None = None) -> list[S
         return []
     scores: dict[int, float] = {}
     matched: dict[int, int] = {}
+    name_hits: dict[int, float] = {}
     terms = [(t, 1.0) for t in query_tokens] + [(t, 0.9) for t in expansions if t not in query_tokens]
     for term, factor in terms:
-        best_for_term: dict[int, float] = {}
+        best_for_term: dict[int, tuple[float, float]] = {}
         for word, quality in index.expand(term):
             idf = index.idf[word]
             for pos, weight in index.postings[word].items():
                 value = weight * idf * quality * factor
-                if value > best_for_term.get(pos, 0.0):
-                    best_for_term[pos] = value
-        for pos, value in best_for_term.items():
+                if value > best_for_term.get(pos, (0.0, 0.0))[0]:
+                    best_for_term[pos] = (value, quality if weight == W_NAME else 0.0)
+        for pos, (value, name_quality) in best_for_term.items():
             scores[pos] = scores.get(pos, 0.0) + value
             matched[pos] = matched.get(pos, 0) + 1
+            name_hits[pos] = name_hits.get(pos, 0.0) + name_quality
     if not scores:
         return []
     n_terms = len(terms)
@@ -273,11 +278,19 @@ def search(query: str, limit: int = 20, life_event: str | None = None) -> list[S
             continue
         coverage = matched[pos] / n_terms
         score *= 0.5 + 0.5 * coverage
-        if len(query_tokens) >= 1 and query_phrase.strip() and query_phrase in doc.norm_name:
+        # Of two names that match equally, the one with fewer other words is the better answer.
+        score += NAME_COVERAGE_BONUS * min(1.0, name_hits.get(pos, 0.0) / doc.name_len)
+        # Whole phrases in the name count more, and more again when the name starts with them
+        # ("Licencia de funcionamiento ..." before "Baja de licencia de funcionamiento").
+        if query_tokens and query_phrase in doc.norm_name:
             score += PHRASE_BONUS * len(query_tokens)
+            if doc.norm_name.startswith(query_phrase):
+                score += PHRASE_BONUS
         for phrase in phrases:
             if phrase in doc.norm_name:
                 score += PHRASE_BONUS * 2
+                if doc.norm_name.startswith(phrase):
+                    score += PHRASE_BONUS
         results.append((round(score, 6), doc))
     results.sort(key=lambda item: (-item[0], item[1].sort_key))
     return [
