@@ -321,9 +321,9 @@ def _find_account(identifier: str) -> User | None:
     return User.objects.filter(curp=curp_module.normalize(ident)).first()
 
 
-def lock_message(until: datetime) -> str:
+def lock_message(until: datetime, now: datetime | None = None) -> str:
     local = timezone.localtime(until)
-    minutes = max(1, round((until - timezone.now()).total_seconds() / 60))
+    minutes = max(1, round((until - (now or timezone.now())).total_seconds() / 60))
     return _(
         "Por seguridad bloqueamos la entrada después de varios intentos fallidos. "
         "Vuelve a intentarlo después de las %(time)s (en unos %(minutes)d minutos)."
@@ -340,7 +340,7 @@ def sign_in(identifier: str, password: str, *, ip: str | None, request: HttpRequ
     lock = lockout.status(ident, ip, now=now)
     if lock.locked:
         record("identity.login_refused_locked", request=request, data={"until": lock.until.isoformat()})
-        return SignInResult(None, "locked", lock_message(lock.until), lock.until)
+        return SignInResult(None, "locked", lock_message(lock.until, now), lock.until)
 
     user = _find_account(identifier)
     password = (password or "")[:PASSWORD_MAX_LENGTH * 4]
@@ -361,7 +361,7 @@ def sign_in(identifier: str, password: str, *, ip: str | None, request: HttpRequ
                   "locked": lock.locked},
         )
         if lock.locked:
-            return SignInResult(None, "locked", lock_message(lock.until), lock.until)
+            return SignInResult(None, "locked", lock_message(lock.until, now), lock.until)
         return SignInResult(None, "invalid", _("El correo o la CURP, o la contraseña, no son correctos."))
 
     lockout.register_success(ident)
