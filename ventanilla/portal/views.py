@@ -49,7 +49,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/home.html",
-        {"life_events": catalog.life_events_with_counts(), "most_requested": catalog.most_requested(limit=8)},
+        {"life_events": catalog.life_events_with_counts(), "most_requested": catalog.most_requested(limit=6)},
     )
 
 
