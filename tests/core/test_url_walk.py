@@ -55,7 +55,7 @@ def official_roles(callback) -> tuple[str, ...] | None:
     return None
 
 
-ADMIN_PUBLIC = {"oficina/admin/login/", "oficina/admin/logout/"}
+ADMIN_PUBLIC = {"oficina/admin/logout/"}
 
 
 @pytest.fixture

@@ -13,3 +13,15 @@ class LlaveAdminSite(OTPAdminSite):
         if not super().has_permission(request):  # active, staff and OTP-verified
             return False
         return bool(user.is_superuser or (user.is_official and has_role(user, "platform_admin")))
+
+    def login(self, request, extra_context=None):
+        """The admin has no sign-in form of its own: Llave's applies the lockout, the audit and
+        the second factor to everybody."""
+        from django.contrib.auth.views import redirect_to_login
+        from django.shortcuts import redirect
+        from django.urls import reverse
+
+        next_url = request.GET.get("next") or reverse("admin:index")
+        if request.user.is_authenticated and request.user.is_official and not request.user.is_verified():
+            return redirect(f"{reverse('identity:two_factor')}?next={next_url}")
+        return redirect_to_login(next_url, reverse("identity:login"))
