@@ -12,3 +12,15 @@ def test_home_page_renders_under_csp_and_installs_service_worker(page, live_serv
 
 def test_home_transfers_under_100_kb(page, live_server):
     assert transferred_bytes(page, "/") < 100 * 1024
+
+
+def test_axe_check_can_fail(page, live_server, axe):
+    """The accessibility check is real: a page with an unlabeled image and no language fails it."""
+    page.goto("/")
+    page.set_content("<html><body><img src='/static/core/city-logo.svg'><input type='text'></body></html>")
+    try:
+        axe(page)
+    except AssertionError as exc:
+        assert "image-alt" in str(exc) or "label" in str(exc)
+    else:
+        raise AssertionError("axe-core reported no violation on an inaccessible page")
