@@ -172,11 +172,32 @@ def test_tampered_scope_in_post_is_limited_to_known_scopes(client, resident, aut
     assert not Consent.objects.filter(resident=resident).exists()
 
 
-def test_official_can_also_sign_in_to_an_application(client, make_official, authorize_url):
+def test_official_needs_the_second_factor_before_an_application_gets_them(client, make_official, authorize_url):
     official = make_official("reviewer")
-    client.force_login(official)
+    client.force_login(official)  # password only
+    url, _ = authorize_url(scope="openid profile")
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/llave/segundo-factor/")
+    assert "code=" not in response["Location"]
+
+
+def test_official_can_also_sign_in_to_an_application(client, make_official, authorize_url, login_official):
+    official = make_official("reviewer")
+    login_official(official)
     url, _ = authorize_url(scope="openid profile")
     page = client.get(url)
     assert page.status_code == 200
     response = client.post(url, consent_form_data(page.content.decode(), allow=True))
     assert "code" in query_of(response["Location"])
+
+
+def test_sign_in_page_allows_the_registered_application_origin_only(client, authorize_url):
+    """With a remembered consent, the redirect chain after the sign-in POST ends at the
+    application: the sign-in page's CSP must allow that origin and nothing else."""
+    url, _ = authorize_url(scope="openid")
+    response = client.get("/llave/entrar/", {"next": url})
+    form_action = [d for d in response["Content-Security-Policy"].split(";") if "form-action" in d][0]
+    assert "http://127.0.0.1:9" in form_action
+    plain = client.get("/llave/entrar/")
+    assert "127.0.0.1:9" not in plain["Content-Security-Policy"]

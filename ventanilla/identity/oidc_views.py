@@ -25,6 +25,18 @@ class LlaveAuthorizationView(AuthorizationView):
     # so its own template of that name would win the app-directories lookup.
     template_name = "oauth2_provider/llave_authorize.html"
 
+    def dispatch(self, request, *args, **kwargs):
+        # An official's session counts only once the second factor is verified, here as in
+        # the back office: an application must not receive a half-authenticated official.
+        user = request.user
+        if user.is_authenticated and user.is_official and not user.is_verified():
+            from django.shortcuts import redirect
+            from django.urls import reverse
+            from django.utils.http import urlencode
+
+            return redirect(f"{reverse('identity:two_factor')}?{urlencode({'next': request.get_full_path()})}")
+        return super().dispatch(request, *args, **kwargs)
+
     def validate_authorization_request(self, request):
         scopes, credentials = super().validate_authorization_request(request)
         # PKCE is required (PKCE_REQUIRED) and only with S256: a "plain" challenge would let

@@ -38,6 +38,19 @@ def _safe_next(request: HttpRequest, default: str) -> str:
     return default
 
 
+def _render_sign_in_step(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    """Renders a sign-in step (password or second factor). When the step continues an OpenID
+    Connect authorization, browsers apply this page's CSP form-action to the whole redirect chain
+    after the POST, which may end at the registered application: allow exactly that origin."""
+    from .oidc_services import form_action_origins_for_next
+
+    response = render(request, template, context, status=status)
+    origins = form_action_origins_for_next(context.get("next") or _safe_next(request, ""))
+    if origins:
+        response._csp_update = {"form-action": origins}
+    return response
+
+
 def _apply_errors(form, errors: dict[str, list[str]]) -> None:
     for name, msgs in errors.items():
         for msg in msgs:
@@ -109,8 +122,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
             return redirect(_safe_next(request, reverse(settings.LOGIN_REDIRECT_URL)))
         form.add_error(None, result.message)
         context.update(kind=result.kind, identifier=form.cleaned_data["identifier"])
-        return render(request, "identity/login.html", context, status=429 if result.kind == "locked" else 400)
-    return render(request, "identity/login.html", context)
+        return _render_sign_in_step(request, "identity/login.html", context,
+                                    status=429 if result.kind == "locked" else 400)
+    return _render_sign_in_step(request, "identity/login.html", context)
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -189,7 +203,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         context["qr_svg"] = segno.make(device.config_url, error="m").svg_inline(
             scale=4, title=_("Código QR para tu aplicación autenticadora"), svgclass="qr", lineclass="qr__line",
         )
-    return render(request, "identity/two_factor.html", context, status=status)
+    return _render_sign_in_step(request, "identity/two_factor.html", context, status=status)
 
 
 # --- Back office ----------------------------------------------------------------------------
