@@ -420,6 +420,8 @@ def withdraw(procedure: Procedure, by, reason: str, *, request=None) -> Procedur
         raise ValidationError({"reason": [_("Escribe el motivo del retiro.")]})
     if len(reason) > 1000:
         raise ValidationError({"reason": [_("El motivo es demasiado largo (máximo 1000 caracteres).")]})
+    if any(c in reason for c in "<>"):
+        raise ValidationError({"reason": [_("No puede contener los signos «<» ni «>».")]})
     with transaction.atomic():
         procedure = Procedure.objects.select_for_update().get(pk=procedure.pk)
         if procedure.status != Procedure.Status.PUBLISHED:

@@ -92,6 +92,16 @@ class LoginForm(AccessibleFormMixin, forms.Form):
 class EmailForm(AccessibleFormMixin, forms.Form):
     email = _text(_("Correo electrónico"), max_length=EMAIL_MAX_LENGTH, autocomplete="email", input_type="email")
 
+    def clean_email(self) -> str:
+        # A malformed address gets a clear message; a well-formed one never reveals whether an
+        # account exists (the service stays silent either way).
+        from .services import ServiceError, clean_email
+
+        try:
+            return clean_email(self.cleaned_data.get("email"))
+        except ServiceError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from exc
+
 
 class OtpForm(AccessibleFormMixin, forms.Form):
     code = _text(_("Código de 6 dígitos"), max_length=8, autocomplete="one-time-code", inputmode="numeric",

@@ -7,15 +7,22 @@ from django.utils.translation import gettext as _
 from zxcvbn import zxcvbn
 
 MIN_SCORE = 3  # "safely unguessable: moderate protection from offline slow-hash scenario"
+MAX_LENGTH = 128
+ZXCVBN_MAX_LENGTH = 72  # zxcvbn refuses longer input; the first 72 characters decide its estimate
 
 
 class StrengthValidator:
     def validate(self, password: str, user=None) -> None:
+        if len(password) > MAX_LENGTH:
+            raise ValidationError(
+                _("La contraseña es demasiado larga (máximo %(max)d caracteres).") % {"max": MAX_LENGTH},
+                code="password_too_long",
+            )
         inputs = []
         if user is not None:
             inputs = [v for v in (getattr(user, "email", ""), getattr(user, "given_names", ""),
                                   getattr(user, "first_surname", ""), getattr(user, "curp", "")) if v]
-        result = zxcvbn(password[:100], user_inputs=inputs + ["torreon", "coahuila", "ventanilla", "llave"])
+        result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=inputs + ["torreon", "coahuila", "ventanilla", "llave"])
         if result["score"] < MIN_SCORE:
             raise ValidationError(
                 _("La contraseña es fácil de adivinar. Usa una frase de varias palabras o combina más caracteres."),

@@ -10,6 +10,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -29,6 +30,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ventanilla.audit.services import record
 
@@ -67,6 +69,16 @@ class FieldErrors(Exception):
 
 
 # --- Plain validators --------------------------------------------------------------------------
+
+@contextmanager
+def _errors_on(field: str):
+    """Attributes a ServiceError raised inside the block to `field` (unless it names one)."""
+    try:
+        yield
+    except ServiceError as exc:
+        exc.field = exc.field or field
+        raise
+
 
 def clean_text(value: str | None, *, label: str, max_length: int, required: bool = True,
                min_length: int = 0) -> str:
@@ -568,21 +580,21 @@ def deactivate_official(actor: User, official: User, *, request: HttpRequest | N
 # --- Officials reading residents' data ---------------------------------------------------------
 
 RESIDENT_FIELDS: dict[str, str] = {
-    "curp": "CURP",
-    "nombre": "Nombre",
-    "fecha_nacimiento": "Fecha de nacimiento",
-    "correo": "Correo electrónico",
-    "telefono": "Teléfono celular",
-    "nivel": "Nivel de la cuenta",
+    "curp": gettext_noop("CURP"),
+    "nombre": gettext_noop("Nombre"),
+    "fecha_nacimiento": gettext_noop("Fecha de nacimiento"),
+    "correo": gettext_noop("Correo electrónico"),
+    "telefono": gettext_noop("Teléfono celular"),
+    "nivel": gettext_noop("Nivel de la cuenta"),
 }
 
 VERIFICATION_DOCUMENTS: dict[str, str] = {
-    "ine": "Credencial para votar (INE)",
-    "pasaporte": "Pasaporte mexicano",
-    "cedula": "Cédula profesional",
-    "cartilla": "Cartilla del Servicio Militar",
-    "matricula": "Matrícula consular",
-    "licencia": "Licencia de conducir",
+    "ine": gettext_noop("Credencial para votar (INE)"),
+    "pasaporte": gettext_noop("Pasaporte mexicano"),
+    "cedula": gettext_noop("Cédula profesional"),
+    "cartilla": gettext_noop("Cartilla del Servicio Militar"),
+    "matricula": gettext_noop("Matrícula consular"),
+    "licencia": gettext_noop("Licencia de conducir"),
 }
 
 
@@ -641,11 +653,14 @@ def open_resident_record(
     refuses anyone who is not an active official. Raises ServiceError / ResidentNotFound."""
     if not (getattr(official, "is_authenticated", False) and official.is_official and official.is_active):
         raise ServiceError(_("Solo un servidor público puede consultar datos de residentes."), code="forbidden")
-    parsed = clean_curp(curp)
-    purpose_text = clean_text(purpose, label=_("el motivo de la consulta"), max_length=PURPOSE_MAX_LENGTH,
-                              min_length=5)
-    reference = clean_text(case_reference, label=_("el expediente o folio"),
-                           max_length=CASE_REFERENCE_MAX_LENGTH, required=False)
+    with _errors_on("curp"):
+        parsed = clean_curp(curp)
+    with _errors_on("purpose"):
+        purpose_text = clean_text(purpose, label=_("el motivo de la consulta"), max_length=PURPOSE_MAX_LENGTH,
+                                  min_length=5)
+    with _errors_on("case_reference"):
+        reference = clean_text(case_reference, label=_("el expediente o folio"),
+                               max_length=CASE_REFERENCE_MAX_LENGTH, required=False)
     keys = list(dict.fromkeys(fields)) if fields is not None else list(RESIDENT_FIELDS)
     if not keys or any(k not in RESIDENT_FIELDS for k in keys):
         raise ServiceError(_("Elige qué datos necesitas consultar."), field="fields")

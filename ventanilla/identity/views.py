@@ -102,7 +102,7 @@ def resend_confirmation(request: HttpRequest) -> HttpResponse:
         services.resend_confirmation(form.cleaned_data["email"])
         request.session[SIGNUP_EMAIL_SESSION_KEY] = form.cleaned_data["email"].strip()[:254]
         return redirect("identity:signup_done")
-    return render(request, "identity/resend_confirmation.html", {"form": form})
+    return render(request, "identity/resend_confirmation.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @sensitive_post_parameters("password")
@@ -127,7 +127,16 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return _render_sign_in_step(request, "identity/login.html", context)
 
 
-class PasswordResetView(auth_views.PasswordResetView):
+class InvalidFormIs400:
+    """Django's class-based auth views answer an invalid form with 200; ours say 400."""
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+
+class PasswordResetView(InvalidFormIs400, auth_views.PasswordResetView):
     form_class = forms.PasswordResetForm
     template_name = "identity/password_reset_form.html"
     email_template_name = "identity/email/password_reset.txt"
@@ -140,13 +149,13 @@ class PasswordResetView(auth_views.PasswordResetView):
         return super().form_valid(form)
 
 
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+class PasswordResetConfirmView(InvalidFormIs400, auth_views.PasswordResetConfirmView):
     form_class = forms.SetPasswordForm
     template_name = "identity/password_reset_confirm.html"
     success_url = reverse_lazy("identity:password_reset_complete")
 
 
-class PasswordChangeView(auth_views.PasswordChangeView):
+class PasswordChangeView(InvalidFormIs400, auth_views.PasswordChangeView):
     form_class = forms.PasswordChangeForm
     template_name = "identity/password_change.html"
     success_url = reverse_lazy("identity:my_data")
@@ -290,23 +299,12 @@ def counter_lookup(request: HttpRequest) -> HttpResponse:
                 data["fields_wanted"] or None, request=request,
             )
         except services.ServiceError as exc:
-            form.add_error(exc.field if exc.field in ("curp", "fields") else _lookup_field(exc), exc.message)
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             return render(request, "identity/counter_lookup.html", {"form": form},
                           status=404 if isinstance(exc, services.ResidentNotFound) else 400)
         verify_form = forms.VerifyForm(initial={"resident": record.resident.public_id})
         return render(request, "identity/counter_record.html", {"record": record, "verify_form": verify_form})
-    return render(request, "identity/counter_lookup.html", {"form": form})
-
-
-def _lookup_field(exc: services.ServiceError) -> str | None:
-    text = exc.message.lower()
-    if "curp" in text:
-        return "curp"
-    if "motivo" in text:
-        return "purpose"
-    if "folio" in text or "expediente" in text:
-        return "case_reference"
-    return None
+    return render(request, "identity/counter_lookup.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @official_required(Role.COUNTER_CLERK)
