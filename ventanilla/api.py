@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -53,20 +54,20 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 _PYDANTIC_MESSAGES = {
-    "missing": "Este dato es obligatorio.",
-    "string_too_long": "El texto es demasiado largo.",
-    "string_too_short": "El texto es demasiado corto.",
-    "int_parsing": "Debe ser un número entero.",
-    "int_type": "Debe ser un número entero.",
-    "float_parsing": "Debe ser un número.",
-    "bool_parsing": "Debe ser verdadero o falso.",
-    "string_type": "Debe ser texto.",
-    "greater_than_equal": "El valor es demasiado pequeño.",
-    "less_than_equal": "El valor es demasiado grande.",
-    "json_invalid": "El cuerpo no es JSON válido.",
-    "value_error": "El valor no es válido.",
-    "literal_error": "El valor no es una de las opciones permitidas.",
-    "enum": "El valor no es una de las opciones permitidas.",
+    "missing": gettext_noop("Este dato es obligatorio."),
+    "string_too_long": gettext_noop("El texto es demasiado largo."),
+    "string_too_short": gettext_noop("El texto es demasiado corto."),
+    "int_parsing": gettext_noop("Debe ser un número entero."),
+    "int_type": gettext_noop("Debe ser un número entero."),
+    "float_parsing": gettext_noop("Debe ser un número."),
+    "bool_parsing": gettext_noop("Debe ser verdadero o falso."),
+    "string_type": gettext_noop("Debe ser texto."),
+    "greater_than_equal": gettext_noop("El valor es demasiado pequeño."),
+    "less_than_equal": gettext_noop("El valor es demasiado grande."),
+    "json_invalid": gettext_noop("El cuerpo no es JSON válido."),
+    "value_error": gettext_noop("El valor no es válido."),
+    "literal_error": gettext_noop("El valor no es una de las opciones permitidas."),
+    "enum": gettext_noop("El valor no es una de las opciones permitidas."),
 }
 
 
@@ -74,7 +75,7 @@ def _translate_pydantic(err: dict) -> str:
     kind = err.get("type", "")
     if kind == "value_error" and err.get("ctx", {}).get("error"):
         return str(err["ctx"]["error"])
-    return _(_PYDANTIC_MESSAGES.get(kind, "El valor no es válido."))
+    return _(_PYDANTIC_MESSAGES.get(kind, gettext_noop("El valor no es válido.")))
 
 
 def register_routers() -> None:

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditConfig(AppConfig):
     name = "ventanilla.audit"
     label = "audit"
-    verbose_name = "Bitácora de auditoría"
+    verbose_name = _("Bitácora de auditoría")

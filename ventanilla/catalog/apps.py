@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class CatalogConfig(AppConfig):
     name = "ventanilla.catalog"
     label = "catalog"
-    verbose_name = "Catálogo de trámites y servicios"
+    verbose_name = _("Catálogo de trámites y servicios")
 
     def ready(self) -> None:
         from ventanilla.core.backoffice import Tool, register

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.security import django_auth
 from pydantic import ConfigDict, Field
@@ -40,7 +41,7 @@ def validate_curp(request: HttpRequest, payload: CurpIn):
         return CurpOut(valid=False, error=str(exc))
     return CurpOut(
         valid=True, curp=parsed.value, birth_date=parsed.birth_date, sex=parsed.sex,
-        sex_label=curp_module.SEXES[parsed.sex], state=parsed.state, state_name=curp_module.STATES[parsed.state],
+        sex_label=_(curp_module.SEXES[parsed.sex]), state=parsed.state, state_name=curp_module.STATES[parsed.state],
     )
 
 

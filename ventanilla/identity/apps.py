@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class IdentityConfig(AppConfig):
     name = "ventanilla.identity"
     label = "identity"
-    verbose_name = "Llave: identidad"
+    verbose_name = _("Llave: identidad")
 
     def ready(self) -> None:
         from django.contrib import admin

@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 STATES = {
     "AS": "Aguascalientes", "BC": "Baja California", "BS": "Baja California Sur", "CC": "Campeche",
     "CL": "Coahuila", "CM": "Colima", "CS": "Chiapas", "CH": "Chihuahua", "DF": "Ciudad de México",
@@ -20,7 +23,7 @@ STATES = {
     "SL": "Sinaloa", "SR": "Sonora", "TC": "Tabasco", "TS": "Tamaulipas", "TL": "Tlaxcala",
     "VZ": "Veracruz", "YN": "Yucatán", "ZS": "Zacatecas", "NE": "Nacido en el extranjero",
 }
-SEXES = {"H": "Hombre", "M": "Mujer", "X": "No binario"}
+SEXES = {"H": gettext_noop("Hombre"), "M": gettext_noop("Mujer"), "X": gettext_noop("No binario")}
 _ALPHABET = "0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ"
 _PATTERN = re.compile(
     r"^[A-Z][AEIOUX][A-Z]{2}"  # names
@@ -57,21 +60,23 @@ def check_digit(first17: str) -> int:
 def parse(raw: str) -> Curp:
     value = normalize(raw or "")
     if len(value) != 18:
-        raise CurpError("La CURP debe tener 18 caracteres.")
+        raise CurpError(_("La CURP debe tener 18 caracteres."))
     match = _PATTERN.match(value)
     if not match:
-        raise CurpError("La CURP no tiene el formato correcto. Revísala en tu acta o en tu INE.")
+        raise CurpError(_("La CURP no tiene el formato correcto. Revísala en tu acta o en tu INE."))
     if match["state"] not in STATES:
-        raise CurpError("Las letras del estado de nacimiento de la CURP no son válidas.")
+        raise CurpError(_("Las letras del estado de nacimiento de la CURP no son válidas."))
     year = int(match["yy"])
     # Differentiator: digit for births up to 1999, letter from 2000.
     century = 2000 if match["diff"].isalpha() else 1900
     try:
         born = date(century + year, int(match["mm"]), int(match["dd"]))
     except ValueError as exc:
-        raise CurpError("La fecha de nacimiento de la CURP no existe.") from exc
+        raise CurpError(_("La fecha de nacimiento de la CURP no existe.")) from exc
     if check_digit(value[:17]) != int(match["check"]):
-        raise CurpError("La CURP no es válida: el dígito verificador no coincide. Revisa que esté bien escrita.")
+        raise CurpError(_(
+            "La CURP no es válida: el dígito verificador no coincide. Revisa que esté bien escrita."
+        ))
     return Curp(value=value, birth_date=born, sex=match["sex"], state=match["state"])
 
 
