@@ -45,3 +45,15 @@ def test_not_found_is_spanish(client, db, url):
     response = client.get(url)
     assert response.status_code == 404
     assert "No encontramos esta página" in response.content.decode()
+
+
+def test_spanish_first_whatever_the_browser_says(client, db):
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert '<html lang="es-MX">' in response.content.decode()
+    assert response["Content-Language"] == "es-mx"
+
+
+def test_english_when_the_person_chooses_it(client, db):
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert response.status_code == 302
+    assert '<html lang="en">' in client.get("/").content.decode()
