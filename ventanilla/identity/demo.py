@@ -125,12 +125,16 @@ def build(stdout=None) -> None:
     )
     if created:
         resident.set_password(RESIDENT_PASSWORD)
-        clerk = next(u for u, s in zip(officials, OFFICIALS) if s.grants[0][1] == Role.COUNTER_CLERK)
-        resident.level = Level.VERIFIED
-        resident.verified_at = now
-        resident.verified_by = clerk
-        resident.verification_document = "ine"
         resident.save()
+        # Verified the way a real counter does it, so "Mis datos" shows the clerk's access.
+        from . import services
+
+        clerk = next(u for u, s in zip(officials, OFFICIALS) if s.grants[0][1] == Role.COUNTER_CLERK)
+        services.open_resident_record(
+            clerk, resident.curp, "Verificación de identidad en ventanilla", "VER-DEMO-0001",
+            ["nombre", "curp", "fecha_nacimiento"],
+        )
+        services.verify_resident(clerk, resident, "ine")
     if stdout is not None:
         stdout.write(f"Llave: {len(officials)} servidores públicos y 1 residente de demostración.")
     return None
