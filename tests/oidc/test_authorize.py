@@ -201,3 +201,24 @@ def test_sign_in_page_allows_the_registered_application_origin_only(client, auth
     assert "http://127.0.0.1:9" in form_action
     plain = client.get("/llave/entrar/")
     assert "127.0.0.1:9" not in plain["Content-Security-Policy"]
+
+
+def test_signed_out_official_reaches_the_application_after_the_second_factor(client, make_official, authorize_url):
+    """The authorization request survives the sign-in and the second factor whole (every
+    parameter of its query string), so the application gets its code."""
+    from django_otp.oath import totp
+
+    official = make_official("reviewer")
+    device = official.totpdevice_set.get()
+    url, _ = authorize_url(scope="openid profile")
+    login_page = client.get(url)
+    assert login_page.status_code == 302
+    response = client.post(login_page["Location"], {"identifier": official.email, "password": "clave de servidor muy segura"})
+    assert response.status_code == 302
+    code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    response = client.post(response["Location"], {"code": code})
+    assert response.status_code == 302
+    assert response["Location"] == url
+    page = client.get(url)
+    response = client.post(url, consent_form_data(page.content.decode(), allow=True))
+    assert "code" in query_of(response["Location"])

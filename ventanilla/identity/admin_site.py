@@ -21,7 +21,9 @@ class LlaveAdminSite(OTPAdminSite):
         from django.shortcuts import redirect
         from django.urls import reverse
 
+        from .permissions import two_factor_url
+
         next_url = request.GET.get("next") or reverse("admin:index")
         if request.user.is_authenticated and request.user.is_official and not request.user.is_verified():
-            return redirect(f"{reverse('identity:two_factor')}?next={next_url}")
+            return redirect(two_factor_url(next_url))
         return redirect_to_login(next_url, reverse("identity:login"))

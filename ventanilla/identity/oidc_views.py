@@ -31,10 +31,10 @@ class LlaveAuthorizationView(AuthorizationView):
         user = request.user
         if user.is_authenticated and user.is_official and not user.is_verified():
             from django.shortcuts import redirect
-            from django.urls import reverse
-            from django.utils.http import urlencode
 
-            return redirect(f"{reverse('identity:two_factor')}?{urlencode({'next': request.get_full_path()})}")
+            from .permissions import two_factor_url
+
+            return redirect(two_factor_url(request.get_full_path()))
         return super().dispatch(request, *args, **kwargs)
 
     def validate_authorization_request(self, request):

@@ -61,7 +61,7 @@ def official_required(*roles: str) -> Callable:
             if not user.is_official:
                 raise PermissionDenied
             if not user.is_verified():
-                return redirect(f"{_two_factor_url()}?next={request.get_full_path()}")
+                return redirect(two_factor_url(request.get_full_path()))
             if roles and not has_role(user, *roles):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
@@ -72,10 +72,12 @@ def official_required(*roles: str) -> Callable:
     return decorator
 
 
-def _two_factor_url() -> str:
+def two_factor_url(next_url: str) -> str:
+    """The second-factor page, coming back to `next_url` afterwards (query string kept whole)."""
     from django.urls import reverse
+    from django.utils.http import urlencode
 
-    return reverse("identity:two_factor")
+    return f"{reverse('identity:two_factor')}?{urlencode({'next': next_url})}"
 
 
 def require_roles(user, roles: Iterable[str]) -> None:

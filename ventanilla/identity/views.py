@@ -21,7 +21,7 @@ from ventanilla.core.backoffice import tools_for
 
 from . import forms, selectors, services
 from .models import Consent, Role
-from .permissions import official_required
+from .permissions import official_required, two_factor_url
 
 SIGNUP_EMAIL_SESSION_KEY = "identity_signup_email"
 
@@ -118,7 +118,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             auth_login(request, user)
             if user.is_official:
                 target = _safe_next(request, reverse("identity:backoffice"))
-                return redirect(f"{reverse('identity:two_factor')}?next={target}")
+                return redirect(two_factor_url(target))
             return redirect(_safe_next(request, reverse(settings.LOGIN_REDIRECT_URL)))
         form.add_error(None, result.message)
         context.update(kind=result.kind, identifier=form.cleaned_data["identifier"])
