@@ -17,7 +17,22 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def api_schema(make_procedure):
+def keep_test_connection():
+    """The real WSGI handler closes the database connection when a request finishes; inside a
+    test transaction that would close the test's own connection (Django's test client detaches
+    the same signals)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_schema(make_procedure, keep_test_connection):
     make_procedure(publish=True)
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 
