@@ -154,15 +154,24 @@ def test_choosing_english_with_the_language_form_switches_the_home_page(client):
     assert HOME_HEADING_ES in client.get("/").content.decode()
 
 
+@pytest.fixture
+def english(client):
+    """A client that chose English (the language selector stores the choice in this cookie)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
 @pytest.mark.django_db
-def test_accept_language_header_gives_english(client):
-    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.8").content.decode()
+def test_language_cookie_gives_english_and_says_so(english):
+    response = english.get("/")
+    html = response.content.decode()
     assert '<html lang="en">' in html and HOME_HEADING_EN in html
+    assert response["Content-Language"] == "en"
 
 
 @pytest.mark.django_db
-def test_sign_up_page_in_english(client):
-    html = client.get("/llave/crear-cuenta/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+def test_sign_up_page_in_english(english):
+    html = english.get("/llave/crear-cuenta/").content.decode()
     for text in ("Create your Llave account", "First name or names", "First surname", "Email address",
                  "Create a password", "Enter the password again", "Create my account", "Read the privacy notice"):
         assert text in html, text
@@ -171,12 +180,11 @@ def test_sign_up_page_in_english(client):
 
 
 @pytest.mark.django_db
-def test_sign_up_errors_in_english(client, curp_factory):
-    response = client.post(
+def test_sign_up_errors_in_english(english):
+    response = english.post(
         "/llave/crear-cuenta/",
         {"curp": "ABC", "given_names": "", "first_surname": "Treviño", "email": "no-es-correo",
          "password": "corta", "password_confirmation": "otra"},
-        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code in (200, 400, 422)
     html = response.content.decode()
@@ -186,9 +194,9 @@ def test_sign_up_errors_in_english(client, curp_factory):
 
 
 @pytest.mark.django_db
-def test_procedure_page_in_english(client, make_procedure):
+def test_procedure_page_in_english(english, make_procedure):
     procedure = make_procedure(publish=True, response_days=5, ficta="afirmativa")
-    html = client.get(f"/tramites/{procedure.clave}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    html = english.get(f"/tramites/{procedure.clave}/").content.decode()
     for text in ("Home", "You can do it online", "Start online", "Cost", "Response time", "5 working days",
                  "approval by silence", "What you need", "Where and when", "Legal information", "Legal basis"):
         assert text in html, text
@@ -197,9 +205,9 @@ def test_procedure_page_in_english(client, make_procedure):
 
 
 @pytest.mark.django_db
-def test_plural_forms_in_english(client, make_procedure):
+def test_plural_forms_in_english(english, make_procedure):
     procedure = make_procedure(publish=True, response_days=1, prevention_days=1, correction_days=2)
-    html = client.get(f"/tramites/{procedure.clave}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    html = english.get(f"/tramites/{procedure.clave}/").content.decode()
     assert "1 working day<" in html and "If 1 working day passes" in html
     assert "2 working days" in html
 
@@ -213,22 +221,24 @@ def test_my_data_dates_follow_the_language(client, make_resident):
     resident.verified_at = timezone.make_aware(datetime(2026, 3, 5, 12, 0))
     resident.save()
     client.force_login(resident)
-    english = client.get("/llave/mis-datos/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    spanish = client.get("/llave/mis-datos/").content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get("/llave/mis-datos/").content.decode()
     assert "My data" in english and "verified on" in english
-    assert "de marzo" not in english and "March 5, 2026" in english
-    spanish = client.get("/llave/mis-datos/", HTTP_ACCEPT_LANGUAGE="es-mx").content.decode()
+    assert "de marzo" not in english.lower() and "March 5, 2026" in english
     assert "5 de marzo de 2026" in spanish.lower()
 
 
 @pytest.mark.django_db
 def test_api_errors_in_english(client):
     url = "/api/v1/identidad/curp/validar"
-    response = client.post(url, {"curp": 12}, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(url, {"curp": "ABC"}, content_type="application/json")
+    assert response.json()["error"] == "La CURP debe tener 18 caracteres."
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.post(url, {"curp": 12}, content_type="application/json")
     assert response.status_code == 422
     body = response.json()
     assert body["detail"] == "The data you sent is not valid."
     assert body["errors"][0]["mensaje"] == "It must be text."
-    response = client.post(url, {"curp": "ABC"}, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
-    assert response.json()["error"] == "The CURP must have 18 characters."
     response = client.post(url, {"curp": "ABC"}, content_type="application/json")
-    assert response.json()["error"] == "La CURP debe tener 18 caracteres."
+    assert response.json()["error"] == "The CURP must have 18 characters."
