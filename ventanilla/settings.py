@@ -163,7 +163,7 @@ LOGIN_URL = "identity:login"
 LOGIN_REDIRECT_URL = "identity:my_data"
 LOGOUT_REDIRECT_URL = "portal:home"
 
-# Sessions expire after inactivity (sliding window) and never outlive the browser for officials.
+# Sessions expire after inactivity (sliding window).
 SESSION_COOKIE_AGE = int(env("VENTANILLA_SESSION_SECONDS", str(30 * 60)))
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
@@ -187,6 +187,10 @@ X_FRAME_OPTIONS = "DENY"
 LOGIN_FAILURES_BEFORE_LOCK = int(env("VENTANILLA_LOGIN_FAILURES_BEFORE_LOCK", "5"))
 LOGIN_LOCK_BASE_SECONDS = int(env("VENTANILLA_LOGIN_LOCK_BASE_SECONDS", "60"))
 LOGIN_LOCK_MAX_SECONDS = int(env("VENTANILLA_LOGIN_LOCK_MAX_SECONDS", str(60 * 60)))
+LOGIN_IP_FAILURES_BEFORE_LOCK = int(env("VENTANILLA_LOGIN_IP_FAILURES_BEFORE_LOCK", str(4 * LOGIN_FAILURES_BEFORE_LOCK)))
+LOGIN_FAILURE_WINDOW_SECONDS = int(env("VENTANILLA_LOGIN_FAILURE_WINDOW_SECONDS", str(15 * 60)))
+# Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs); see core/http.py.
+TRUSTED_PROXIES = env_list("VENTANILLA_TRUSTED_PROXIES")
 EMAIL_CONFIRMATION_MAX_AGE = int(env("VENTANILLA_EMAIL_CONFIRMATION_SECONDS", str(3 * 24 * 3600)))
 PASSWORD_RESET_TIMEOUT = int(env("VENTANILLA_PASSWORD_RESET_SECONDS", str(2 * 3600)))
 

@@ -176,3 +176,25 @@ def test_session_expires_after_inactivity(client, make_resident, settings):
     Session.objects.filter(pk=session.pk).update(expire_date=timezone.now() - timedelta(seconds=1))
     response = client.get(reverse("identity:my_data"))
     assert response.status_code == 302 and "/llave/entrar/" in response.url
+
+
+def test_failures_fade_after_a_quiet_spell(db):
+    """A shared address (a counter, a carrier's NAT) is not locked by failures spread over hours."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from ventanilla.identity import lockout
+
+    start = timezone.now()
+    ip = "203.0.113.50"
+    threshold = settings.LOGIN_IP_FAILURES_BEFORE_LOCK
+    for i in range(threshold - 1):
+        assert not lockout.register_failure(None, ip, now=start + timedelta(seconds=i)).locked
+    later = start + timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS + threshold + 1)
+    assert not lockout.register_failure(None, ip, now=later).locked
+    # Within the window, the failures add up and lock.
+    for i in range(threshold - 1):
+        result = lockout.register_failure(None, ip, now=later + timedelta(seconds=i + 1))
+    assert result.locked

@@ -12,6 +12,8 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone as dj_timezone
 
+from ventanilla.core.http import client_ip
+
 from .models import GENESIS_HASH, AuditEntry, AuditHead
 
 
@@ -64,12 +66,6 @@ def entry_hash(entry: AuditEntry) -> str:
     ).hexdigest()
 
 
-def _client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def record(
     action: str,
     *,
@@ -102,7 +98,7 @@ def record(
             actor_label=actor_label,
             subject_type=subject_type[:64],
             subject_id=str(subject_id)[:64],
-            ip=_client_ip(request),
+            ip=client_ip(request),
             request_id=getattr(request, "request_id", "")[:64] if request is not None else "",
             data=clean_data,
             prev_hash=head.hash,

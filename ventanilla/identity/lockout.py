@@ -2,7 +2,8 @@
 
 After `LOGIN_FAILURES_BEFORE_LOCK` failures the key is locked for `LOGIN_LOCK_BASE_SECONDS`;
 every further failure (after the lock ends) doubles the lock, up to `LOGIN_LOCK_MAX_SECONDS`.
-A success resets the account's counter. IP addresses tolerate more failures
+A success resets the account's counter; a quiet spell of `LOGIN_FAILURE_WINDOW_SECONDS` with no
+failure resets any counter (so one stranger's typo hours later does not lock a shared address). IP addresses tolerate more failures
 (`LOGIN_IP_FAILURES_BEFORE_LOCK`, by default four times the per-account number) because many
 residents may share one address at a counter or a kiosk.
 
@@ -50,6 +51,11 @@ def threshold(scope: str) -> int:
     if scope == Scope.IP:
         return int(getattr(settings, "LOGIN_IP_FAILURES_BEFORE_LOCK", base * 4))
     return base
+
+
+def failure_window() -> timedelta:
+    """Failures older than this, with none since, no longer count."""
+    return timedelta(seconds=int(getattr(settings, "LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)))
 
 
 def lock_seconds(scope: str, failures: int) -> int:
@@ -106,6 +112,8 @@ def _increment(scope: str, key: str, now: datetime) -> None:
                 row, _ = LoginThrottle.objects.select_for_update().get_or_create(scope=scope, key=key)
                 if row.locked_until and row.locked_until > now:
                     return  # refused attempts while locked do not extend the lock
+                if row.last_failure_at and now - row.last_failure_at > failure_window():
+                    row.failures = 0  # a quiet spell forgets old failures (shared IPs, old typos)
                 row.failures += 1
                 row.last_failure_at = now
                 seconds = lock_seconds(scope, row.failures)

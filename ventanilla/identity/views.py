@@ -18,16 +18,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ventanilla.core.backoffice import tools_for
+from ventanilla.core.http import client_ip
 
 from . import forms, selectors, services
 from .models import Consent, Role
 from .permissions import official_required, two_factor_url
 
 SIGNUP_EMAIL_SESSION_KEY = "identity_signup_email"
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
@@ -112,7 +109,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "next": _safe_next(request, "")}
     if request.method == "POST" and form.is_valid():
         result = services.sign_in(form.cleaned_data["identifier"], form.cleaned_data["password"],
-                                  ip=_client_ip(request), request=request)
+                                  ip=client_ip(request), request=request)
         if result.ok:
             user = result.user
             auth_login(request, user)
