@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from .models import Department, Office
 
@@ -17,7 +18,7 @@ def _decimal_or_none(value) -> Decimal | None:
     try:
         return Decimal(str(value))
     except InvalidOperation:
-        raise ValidationError("Coordenada no válida.") from None
+        raise ValidationError(_("Coordenada no válida.")) from None
 
 
 def upsert_department(
