@@ -167,3 +167,37 @@ def test_form_action_origins_for_next_only_for_registered_redirects(oidc_app):
     assert oidc_services.form_action_origins_for_next("https://otro.example" + good) == []
     assert oidc_services.form_action_origins_for_next("/llave/mis-datos/") == []
     assert oidc_services.form_action_origins_for_next("") == []
+
+
+def test_deactivating_an_official_ends_every_application_session(make_official, oidc_app):
+    from ventanilla.identity import services
+
+    application, _ = oidc_app
+    other_app, _ = oidc_services.register_client("Otra app", ["https://otra.example/cb"])
+    admin = make_official("platform_admin")
+    official = make_official("reviewer")
+    oidc_services.record_application_consent(official, application, ["openid"])
+    _tokens_for(official, application)
+    _tokens_for(official, other_app)  # no consent row: still revoked
+
+    services.deactivate_official(admin, official)
+
+    assert not AccessToken.objects.filter(user=official).exists()
+    assert not Grant.objects.filter(user=official).exists()
+    assert not RefreshToken.objects.filter(user=official, revoked__isnull=True).exists()
+    assert not Consent.objects.filter(resident=official, revoked_at__isnull=True).exists()
+
+
+def test_tokens_of_an_inactive_account_are_refused_even_if_not_revoked(client, make_resident, oidc_app):
+    application, _ = oidc_app
+    resident = make_resident()
+    access = AccessToken.objects.create(
+        user=resident, application=application, token="acc-inactive", scope="openid profile",
+        expires=timezone.now() + timedelta(minutes=5),
+    )
+    url = "/o/userinfo/"
+    assert client.get(url, HTTP_AUTHORIZATION="Bearer acc-inactive").status_code == 200
+    resident.is_active = False
+    resident.save(update_fields=["is_active"])
+    assert client.get(url, HTTP_AUTHORIZATION="Bearer acc-inactive").status_code == 401
+    assert AccessToken.objects.filter(pk=access.pk).exists()

@@ -17,6 +17,22 @@ def _family_name(user: Any) -> str:
 
 
 class LlaveOIDCValidator(OAuth2Validator):
+    # A deactivated account stops working everywhere at once: its codes, access tokens and
+    # refresh tokens are refused even if something failed to revoke them.
+    @staticmethod
+    def _active(request) -> bool:
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_active)
+
+    def validate_bearer_token(self, token, scopes, request):
+        return super().validate_bearer_token(token, scopes, request) and self._active(request)
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs) and self._active(request)
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        return super().validate_code(client_id, code, client, request, *args, **kwargs) and self._active(request)
+
     # Claim -> the scope that releases it.
     oidc_claim_scope = {
         "sub": "openid",

@@ -376,3 +376,23 @@ def register_client(
 
 def list_clients() -> list:
     return list(Application.objects.order_by("name", "pk"))
+
+
+def revoke_all_access(user: User, actor: User | None = None, request: HttpRequest | None = None) -> int:
+    """Every application loses this person at once (deactivation): all consents revoked, all
+    tokens and pending codes gone. Returns how many application consents were revoked."""
+    consents = list(
+        Consent.objects.filter(
+            resident=user, grantee_kind=Consent.GranteeKind.APPLICATION, revoked_at__isnull=True,
+            application__isnull=False,
+        )
+    )
+    for consent in consents:
+        revoke_application_access(consent, actor=actor, request=request)
+    # Tokens issued without a recorded consent (e.g. skip_authorization clients) go too.
+    for refresh in get_refresh_token_model().objects.filter(user=user, revoked__isnull=True):
+        refresh.revoke()
+    get_access_token_model().objects.filter(user=user).delete()
+    get_grant_model().objects.filter(user=user).delete()
+    get_id_token_model().objects.filter(user=user).delete()
+    return len(consents)

@@ -570,6 +570,9 @@ def deactivate_official(actor: User, official: User, *, request: HttpRequest | N
     with transaction.atomic():
         official.is_active = False
         official.save(update_fields=["is_active"])
+        from .oidc_services import revoke_all_access
+
+        revoke_all_access(official, actor=actor, request=request)
         removed = grants_of(official)
         Membership.objects.filter(user=official).delete()
         record("identity.official_deactivated", actor=actor, subject=official, request=request)
