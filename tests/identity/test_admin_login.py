@@ -30,3 +30,40 @@ def test_platform_admin_with_second_factor_reaches_admin(client, make_official, 
     official = make_official("platform_admin", is_staff=True, is_superuser=True)
     login_official(official)
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_admin_lists_officials_only_and_audits_changes(client, make_official, make_resident, login_official):
+    from ventanilla.audit.models import AuditEntry
+
+    admin_user = make_official("platform_admin", is_staff=True, is_superuser=True)
+    resident = make_resident()
+    official = make_official("reviewer")
+    login_official(admin_user)
+    listing = client.get(reverse("admin:identity_user_changelist")).content.decode()
+    assert official.email in listing and resident.email not in listing
+    assert client.get(reverse("admin:identity_user_change", args=[resident.pk])).status_code in (302, 404)
+    assert client.get(reverse("admin:identity_user_delete", args=[official.pk])).status_code == 403
+    assert client.get("/oficina/admin/identity/consent/").status_code == 404
+    page = client.get(reverse("admin:identity_user_change", args=[official.pk]))
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k not in ("password", "last_login", "date_joined", "verified_at", "email_confirmed_at", "verified_by", "public_id", "groups", "user_permissions", "verification_document")}
+    data.update({"given_names": "Jorge Luis", "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"})
+    data = {k: ("on" if v is True else v) for k, v in data.items() if v is not False}
+    response = client.post(reverse("admin:identity_user_change", args=[official.pk]), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    entry = AuditEntry.objects.filter(action="identity.admin_change").get()
+    assert entry.data == {"fields": ["given_names"]}
+
+
+def test_first_administrator_from_createsuperuser_can_use_the_back_office(client, login_official, db):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from ventanilla.identity.models import User
+
+    first = User.objects.create_superuser("primera@torreon.gob.mx", "una clave larga para la primera admin",
+                                          given_names="Primera", first_surname="Administradora")
+    TOTPDevice.objects.create(user=first, name="Autenticador", confirmed=True)
+    login_official(first)
+    for name in ("identity:officials", "identity:official_create", "catalog:editor_list"):
+        assert client.get(reverse(name)).status_code == 200, name

@@ -4,7 +4,9 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import Consent, LoginThrottle, Membership, PersonalDataAccess, User
+from ventanilla.audit.services import record
+
+from .models import LoginThrottle, Membership, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -17,9 +19,13 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(User)
 class UserAdmin(admin.ModelAdmin):
-    list_display = ("email", "full_name", "curp", "level", "is_official", "is_active")
-    list_filter = ("is_official", "level", "is_active")
-    search_fields = ("email", "curp", "given_names", "first_surname")
+    """Officials' accounts only. Residents' personal data is read only through the counter's
+    `open_resident_record`, which records who, when and why for the resident to see; their
+    consents and access history are theirs ("Mis datos"), not the admin's."""
+
+    list_display = ("email", "full_name", "is_active", "is_staff", "is_superuser")
+    list_filter = ("is_active", "is_staff")
+    search_fields = ("email", "given_names", "first_surname")
     readonly_fields = ("public_id", "password", "date_joined", "last_login", "verified_at", "verified_by",
                        "verification_document", "email_confirmed_at")
     fieldsets = (
@@ -29,6 +35,21 @@ class UserAdmin(admin.ModelAdmin):
         (_("Servidor público"), {"fields": ("is_official", "is_active", "is_staff", "is_superuser")}),
     )
     inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(is_official=True)
+
+    def has_add_permission(self, request):
+        return False  # officials are created in the back office (/oficina/servidores/nuevo/)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead: the audit log and access records keep their actor
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data:
+            record("identity.admin_change", actor=request.user, subject=obj, request=request,
+                   data={"fields": sorted(form.changed_data)})
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Membership:
@@ -45,28 +66,6 @@ class UserAdmin(admin.ModelAdmin):
         formset.save_m2m()
         after = services.grants_of(official)
         services.record_role_changes(request.user, official, after - before, before - after, request=request)
-
-
-@admin.register(PersonalDataAccess)
-class PersonalDataAccessAdmin(admin.ModelAdmin):
-    list_display = ("accessed_at", "official", "resident", "department", "purpose")
-    readonly_fields = [f.name for f in PersonalDataAccess._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Consent)
-class ConsentAdmin(admin.ModelAdmin):
-    list_display = ("resident", "grantee_label", "scope", "granted_at", "revoked_at")
-    readonly_fields = ("resident", "grantee_kind", "grantee_label", "department", "application", "scope",
-                       "purpose", "granted_at", "revoked_at")
 
 
 @admin.register(LoginThrottle)

@@ -29,6 +29,8 @@ def has_role(user, *roles: str, department=None) -> bool:
     """True when the official holds any of `roles` (in `department`, if given). Platform
     administrators hold every role everywhere."""
     held = roles_of(user, department) | (roles_of(user) & {Role.PLATFORM_ADMIN})
+    if getattr(user, "is_superuser", False) and getattr(user, "is_official", False) and user.is_active:
+        held |= {Role.PLATFORM_ADMIN}  # the first administrator, made with `createsuperuser`
     if not roles:
         return bool(held)
     return bool(held & ({*roles} | {Role.PLATFORM_ADMIN}))
