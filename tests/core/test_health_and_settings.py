@@ -57,3 +57,11 @@ def test_english_when_the_person_chooses_it(client, db):
     response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     assert response.status_code == 302
     assert '<html lang="en">' in client.get("/").content.decode()
+
+
+def test_one_use_tokens_never_reach_the_request_log():
+    from ventanilla.core.middleware import loggable_path
+
+    assert loggable_path("/llave/confirmar/abc.def-ghi/") == "/llave/confirmar/…"
+    assert loggable_path("/llave/contrasena/nueva/MQ/c3x-123/") == "/llave/contrasena/nueva/…"
+    assert loggable_path("/tramites/TOR-DGDE-001/") == "/tramites/TOR-DGDE-001/"

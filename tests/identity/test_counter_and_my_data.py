@@ -52,9 +52,9 @@ def test_counter_lookup_requires_purpose_and_records_access(client, make_officia
 
 def test_counter_unknown_curp_and_bad_curp(client, make_official, login_official, curp_factory):
     login_official(make_official(Role.COUNTER_CLERK))
-    response = client.post("/oficina/ventanilla/", {"curp": curp_factory(), "purpose": "Atención en ventanilla"})
+    response = client.post("/oficina/ventanilla/", {"curp": curp_factory(), "purpose": "Atención en ventanilla", "fields_wanted": ["nombre"]})
     assert response.status_code == 404 and "No hay ninguna cuenta" in response.content.decode()
-    response = client.post("/oficina/ventanilla/", {"curp": "XXXX", "purpose": "Atención en ventanilla"})
+    response = client.post("/oficina/ventanilla/", {"curp": "XXXX", "purpose": "Atención en ventanilla", "fields_wanted": ["nombre"]})
     assert response.status_code == 400 and "18 caracteres" in response.content.decode()
     assert not PersonalDataAccess.objects.exists()
 
@@ -164,3 +164,14 @@ def test_application_consent_revoke_calls_oidc_services(db, make_resident, monke
     monkeypatch.setattr(oidc_services, "revoke_application_access", spy)
     revoked = services.revoke_consent(resident, consent.pk)
     assert calls == [(consent.pk, resident.pk)] and revoked.revoked_at is not None
+
+
+def test_counter_lookup_without_chosen_data_opens_nothing(client, make_official, login_official, make_resident, dgde):
+    """"Consulta solo lo necesario": nothing ticked is an error, never "everything"."""
+    clerk = make_official(Role.COUNTER_CLERK, department=dgde)
+    resident = make_resident()
+    login_official(clerk)
+    response = client.post("/oficina/ventanilla/", {"curp": resident.curp, "purpose": "Verificar identidad en ventanilla"})
+    assert response.status_code == 400
+    assert "Elige qué datos necesitas consultar." in response.content.decode()
+    assert not PersonalDataAccess.objects.exists()

@@ -13,6 +13,12 @@ from .logging import request_id_var
 
 logger = logging.getLogger("ventanilla.request")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# One-use secrets that travel in URLs (e-mail confirmation, password reset) never reach the logs.
+_SECRET_PATHS = re.compile(r"^(/llave/(?:confirmar|contrasena/nueva)/).*$")
+
+
+def loggable_path(path: str) -> str:
+    return _SECRET_PATHS.sub(r"\1…", path)
 
 
 class RequestIdMiddleware:
@@ -35,7 +41,7 @@ class RequestIdMiddleware:
                 "request",
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": loggable_path(request.path),
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 },

@@ -293,7 +293,7 @@ def counter_lookup(request: HttpRequest) -> HttpResponse:
         try:
             record = services.open_resident_record(
                 request.user, data["curp"], data["purpose"], data["case_reference"],
-                data["fields_wanted"] or None, request=request,
+                data["fields_wanted"], request=request,
             )
         except services.ServiceError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
