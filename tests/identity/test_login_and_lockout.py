@@ -198,3 +198,15 @@ def test_failures_fade_after_a_quiet_spell(db):
     for i in range(threshold - 1):
         result = lockout.register_failure(None, ip, now=later + timedelta(seconds=i + 1))
     assert result.locked
+
+
+def test_login_with_a_nul_character_is_a_400(client, db):
+    response = client.post(reverse("identity:login"), {"identifier": "ana\x00@example.mx", "password": "x"})
+    assert response.status_code == 400
+
+
+def test_official_changes_password_only_after_the_second_factor(client, make_official):
+    official = make_official("reviewer")
+    client.force_login(official)
+    response = client.get(reverse("identity:password_change"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("identity:two_factor"))

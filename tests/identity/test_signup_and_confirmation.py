@@ -40,6 +40,8 @@ def test_happy_path_creates_basic_account_and_sends_confirmation(client, db, sig
     ({"curp": "GOMA900230MCLBCD01"}, "curp", "fecha de nacimiento"),
     ({"given_names": "<script>alert(1)</script>"}, "given_names", "no puede llevar los signos"),
     ({"first_surname": "Pérez\x07"}, "first_surname", "caracteres de control"),
+    ({"given_names": "\u202eAna"}, "given_names", "caracteres de control"),  # right-to-left override
+    ({"first_surname": "Pé\u200brez"}, "first_surname", "caracteres de control"),  # zero-width space
     ({"given_names": "A" * 121}, "given_names", "como máximo 120"),
     ({"email": "a" * 250 + "@example.mx"}, "email", "demasiado largo"),
     ({"email": "no-es-correo"}, "email", "formato correcto"),

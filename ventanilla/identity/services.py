@@ -44,7 +44,9 @@ EMAIL_MAX_LENGTH = 254
 PASSWORD_MAX_LENGTH = 128
 PURPOSE_MAX_LENGTH = 300
 CASE_REFERENCE_MAX_LENGTH = 64
-_FORBIDDEN_IN_TEXT = re.compile(r"[<>\x00-\x1f\x7f-\x9f]")
+# < and >, control characters, and invisible format characters (bidirectional overrides,
+# zero-width joiners...) that make one name look like another.
+_FORBIDDEN_IN_TEXT = re.compile(r"[<>\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]")
 _PHONE = re.compile(r"^\d{10}$")
 _CONFIRMATION_SALT = "ventanilla.identity.email-confirmation"
 VERIFICATION_WINDOW = timedelta(hours=2)

@@ -121,7 +121,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         context.update(kind=result.kind, identifier=form.cleaned_data["identifier"])
         return _render_sign_in_step(request, "identity/login.html", context,
                                     status=429 if result.kind == "locked" else 400)
-    return _render_sign_in_step(request, "identity/login.html", context)
+    return _render_sign_in_step(request, "identity/login.html", context, status=400 if form.errors else 200)
 
 
 class InvalidFormIs400:
@@ -156,6 +156,13 @@ class PasswordChangeView(InvalidFormIs400, auth_views.PasswordChangeView):
     form_class = forms.PasswordChangeForm
     template_name = "identity/password_change.html"
     success_url = reverse_lazy("identity:my_data")
+
+    def dispatch(self, request, *args, **kwargs):
+        # An official's password is changed only with the second factor verified.
+        user = request.user
+        if user.is_authenticated and user.is_official and not user.is_verified():
+            return redirect(two_factor_url(request.get_full_path()))
+        return super().dispatch(request, *args, **kwargs)
 
     def form_valid(self, form):
         response = super().form_valid(form)
