@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ventanilla.organization.models import Office
+from ventanilla.organization import selectors as org_selectors
 
 from .fees import to_centavos
 from .models import DocumentType, LifeEvent, Procedure, SearchSynonym
@@ -78,7 +78,7 @@ class ProcedureForm(forms.ModelForm):
         if departments is not None:
             ids = [d.pk for d in departments]
             self.fields["department"].queryset = self.fields["department"].queryset.filter(pk__in=ids)
-            self.fields["offices"].queryset = Office.objects.filter(department_id__in=ids).select_related("department")
+            self.fields["offices"].queryset = org_selectors.offices_of_departments(ids)
         self.fields["life_events"].queryset = LifeEvent.objects.all()
         if self.instance.pk:
             self.fields["clave"].disabled = True

@@ -111,6 +111,18 @@ def editor_procedures(departments) -> QuerySet[Procedure]:
     return Procedure.objects.filter(department__in=departments).select_related("department").order_by("name", "clave")
 
 
+def any_procedure_by_clave(clave: str) -> Procedure | None:
+    """A procedure in any status (drafts and withdrawn too), for the back office."""
+    if not clave or len(clave) > 40:
+        return None
+    return Procedure.objects.select_related("department").filter(clave=clave).first()
+
+
+def procedure_with_details(pk: int) -> Procedure:
+    """One procedure in any status with requirements, offices and life events loaded."""
+    return _with_details(Procedure.objects.filter(pk=pk)).select_related("department").get()
+
+
 def procedure_versions(procedure: Procedure) -> QuerySet[ProcedureVersion]:
     return procedure.versions.select_related("author").order_by("-number")
 

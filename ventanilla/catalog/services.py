@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ventanilla.audit.services import record as audit_record
+from ventanilla.organization import selectors as org_selectors
 from ventanilla.organization.models import Department, Office
 
 from . import fees
@@ -297,7 +298,7 @@ def _set_requirements(procedure: Procedure, requirements: Sequence[Mapping[str, 
 
 def _set_offices(procedure: Procedure, offices: Iterable[Office | int]) -> None:
     ids = [o.pk if isinstance(o, Office) else int(o) for o in offices]
-    found = list(Office.objects.filter(pk__in=ids))
+    found = list(org_selectors.offices_by_ids(ids))
     if len(found) != len(set(ids)):
         raise ValidationError({"offices": [_("Una de las oficinas no existe.")]})
     procedure.offices.set(found)
@@ -325,7 +326,7 @@ def _apply(
     for field, value in data.items():
         if field == "department":
             if isinstance(value, str):
-                value = Department.objects.filter(slug=value).first()
+                value = org_selectors.department_by_slug(value)
                 if value is None:
                     raise ValidationError({"department": [_("La dependencia no existe.")]})
             procedure.department = value
@@ -446,7 +447,7 @@ def restore_version(procedure: Procedure, number: int, by, *, request=None) -> P
     data = {field: snap[field] for field in SCALAR_FIELDS if field in snap}
     if snap.get("department"):
         data["department"] = snap["department"]
-    office_ids = list(Office.objects.filter(pk__in=[o["id"] for o in snap.get("offices", [])])
+    office_ids = list(org_selectors.offices_by_ids([o["id"] for o in snap.get("offices", [])])
                       .values_list("pk", flat=True))
     with transaction.atomic():
         update_procedure(

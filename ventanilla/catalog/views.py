@@ -186,7 +186,7 @@ def _departments(request: HttpRequest) -> list:
 def _editable(request: HttpRequest, clave: str) -> Procedure:
     """The procedure if it belongs to one of the editor's departments; 404 otherwise (never
     reveals procedures of other departments)."""
-    procedure = Procedure.objects.select_related("department").filter(clave=clave[:40]).first()
+    procedure = selectors.any_procedure_by_clave(clave)
     if procedure is None or procedure.department_id not in {d.pk for d in _departments(request)}:
         raise Http404
     return procedure
@@ -268,7 +268,7 @@ def editor_edit(request: HttpRequest, clave: str) -> HttpResponse:
 def editor_detail(request: HttpRequest, clave: str) -> HttpResponse:
     """Preview of the procedure as residents will see it, with what is still missing."""
     procedure = _editable(request, clave)
-    procedure = selectors._with_details(Procedure.objects.filter(pk=procedure.pk)).select_related("department").get()
+    procedure = selectors.procedure_with_details(procedure.pk)
     return render(request, "catalog/editor/detail.html", {
         "procedure": procedure, "missing": services.missing_required_fields(procedure),
         "withdraw_form": WithdrawForm(),
@@ -282,7 +282,7 @@ def editor_publish(request: HttpRequest, clave: str) -> HttpResponse:
     try:
         services.publish(procedure, request.user, request=request)
     except services.ProcedureIncomplete as exc:
-        procedure = selectors._with_details(Procedure.objects.filter(pk=procedure.pk)).select_related("department").get()
+        procedure = selectors.procedure_with_details(procedure.pk)
         return render(request, "catalog/editor/detail.html", {
             "procedure": procedure, "missing": exc.missing, "publish_refused": True,
             "withdraw_form": WithdrawForm(),

@@ -75,10 +75,14 @@ OFFICIALS = (
 
 
 def _department(slug: str):
-    from ventanilla.organization.models import Department
+    from ventanilla.organization import selectors as org_selectors
+    from ventanilla.organization import services as org_services
 
+    existing = org_selectors.department_by_slug(slug)
+    if existing is not None:
+        return existing
     name, acronym = DEPARTMENTS[slug]
-    return Department.objects.get_or_create(slug=slug, defaults={"name": name, "acronym": acronym})[0]
+    return org_services.upsert_department(slug=slug, name=name, acronym=acronym)
 
 
 @transaction.atomic

@@ -7,6 +7,8 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
 
+from ventanilla.organization import selectors as org_selectors
+
 from .models import Role
 from .services import (
     CASE_REFERENCE_MAX_LENGTH,
@@ -109,11 +111,9 @@ class OtpForm(AccessibleFormMixin, forms.Form):
 
 
 def grant_choices() -> list[tuple[str, str]]:
-    from ventanilla.organization.models import Department
-
     return [
         (f"{d.pk}:{value}", f"{d.acronym or d.name} · {label}")
-        for d in Department.objects.order_by("name")
+        for d in org_selectors.all_departments()
         for value, label in Role.choices
     ]
 

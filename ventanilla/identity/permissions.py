@@ -13,6 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from ventanilla.organization import selectors as org_selectors
+
 from .models import Membership, Role
 
 
@@ -37,12 +39,10 @@ def has_role(user, *roles: str, department=None) -> bool:
 
 
 def departments_where(user, *roles: str) -> list:
-    from ventanilla.organization.models import Department
-
     if has_role(user, Role.PLATFORM_ADMIN):
-        return list(Department.objects.all())
+        return list(org_selectors.all_departments())
     ids = Membership.objects.filter(user=user, role__in=roles).values_list("department_id", flat=True)
-    return list(Department.objects.filter(id__in=ids))
+    return list(org_selectors.departments_by_ids(ids))
 
 
 def is_backoffice_ready(user) -> bool:

@@ -451,11 +451,11 @@ def _require_platform_admin(actor: User) -> None:
 
 
 def _clean_grants(grants: Iterable[Grant]) -> set[Grant]:
-    from ventanilla.organization.models import Department
+    from ventanilla.organization import selectors as org_selectors
 
     clean: set[Grant] = set()
     valid_roles = set(Role.values)
-    dept_ids = set(Department.objects.values_list("id", flat=True))
+    dept_ids = set(org_selectors.all_departments().values_list("id", flat=True))
     for dept_id, role in grants:
         if role not in valid_roles or int(dept_id) not in dept_ids:
             raise ServiceError(_("Uno de los roles elegidos no existe."), field="grants")

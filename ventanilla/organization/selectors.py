@@ -15,3 +15,19 @@ def department_by_slug(slug: str) -> Department | None:
 
 def offices_of(department: Department) -> QuerySet[Office]:
     return Office.objects.filter(department=department)
+
+
+def all_departments() -> QuerySet[Department]:
+    return Department.objects.order_by("name")
+
+
+def departments_by_ids(ids) -> QuerySet[Department]:
+    return Department.objects.filter(id__in=list(ids)).order_by("name")
+
+
+def offices_by_ids(ids) -> QuerySet[Office]:
+    return Office.objects.filter(pk__in=list(ids))
+
+
+def offices_of_departments(department_ids) -> QuerySet[Office]:
+    return Office.objects.filter(department_id__in=list(department_ids)).select_related("department")
