@@ -66,9 +66,12 @@ def main() -> None:
     p_start.add_argument("--port", default="8000")
     p_start.set_defaults(func=start)
     p_test = sub.add_parser("test", help="instala las herramientas de prueba y corre todas las pruebas")
-    p_test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     p_test.set_defaults(func=test)
-    args = parser.parse_args()
+    # Everything after "test" that dev.py does not know goes to pytest (-k, -x, -p, paths...).
+    args, extra = parser.parse_known_args()
+    if extra and args.command != "test":
+        parser.error(f"argumentos no reconocidos: {' '.join(extra)}")
+    args.pytest_args = extra
     args.func(args)
 
 
