@@ -6,6 +6,9 @@ import itertools
 
 import pytest
 
+# Departments, offices, document types and complete procedures, for every suite that needs a catalogue.
+pytest_plugins = ["tests.catalog_fixtures"]
+
 _counter = itertools.count(1)
 
 

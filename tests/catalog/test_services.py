@@ -7,7 +7,7 @@ from ventanilla.audit.models import AuditEntry
 from ventanilla.catalog import services
 from ventanilla.catalog.models import Procedure, ProcedureDailyUsage, ProcedureVersion
 
-from .conftest import complete_data
+from tests.catalog_fixtures import complete_data
 
 
 def test_create_records_first_version(make_procedure):

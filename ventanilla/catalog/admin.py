@@ -3,6 +3,8 @@ keeps versions, runs the legal check and writes the audit log."""
 
 from django.contrib import admin
 
+from ventanilla.core.admin import ReadOnlyAdmin
+
 from .models import DocumentType, LifeEvent, Procedure, ProcedureVersion, Requirement, SearchSynonym
 
 
@@ -19,35 +21,17 @@ class RequirementInline(admin.TabularInline):
 
 
 @admin.register(Procedure)
-class ProcedureAdmin(admin.ModelAdmin):
+class ProcedureAdmin(ReadOnlyAdmin):
     list_display = ("clave", "name", "department", "status", "published_at")
     list_filter = ("status", "kind", "department", "channel_online")
     search_fields = ("clave", "name")
     inlines = [RequirementInline]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ProcedureVersion)
-class ProcedureVersionAdmin(admin.ModelAdmin):
+class ProcedureVersionAdmin(ReadOnlyAdmin):
     list_display = ("procedure", "number", "author", "created_at", "note")
     readonly_fields = ("procedure", "number", "snapshot", "author", "created_at", "note")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(DocumentType)

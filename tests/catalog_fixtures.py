@@ -1,4 +1,4 @@
-"""Fixtures for the catalogue suite: departments, offices, document types and complete procedures."""
+"""Catalogue fixtures shared by every suite (loaded from tests/conftest.py): departments, offices, document types and complete procedures."""
 
 from __future__ import annotations
 
