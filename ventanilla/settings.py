@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "ventanilla.identity",
     "ventanilla.catalog",
     "ventanilla.portal",
+    "ventanilla.opendata",
 ]
 
 MIDDLEWARE = [
