@@ -15,8 +15,8 @@ from .models import LifeEvent, Procedure, ProcedureVersion, Requirement, SearchS
 from .search import SearchHit, normalize, search  # noqa: F401  (re-exported for the portal)
 
 __all__ = [
-    "LifeEventCount", "SearchHit", "document_types_held_by_city", "editor_procedures",
-    "life_event_by_slug", "life_events_with_counts", "most_requested", "procedure_by_clave",
+    "LifeEventCount", "MonthlyUsage", "SearchHit", "document_types_held_by_city", "editor_procedures",
+    "life_event_by_slug", "life_events_with_counts", "monthly_usage", "most_requested", "procedure_by_clave",
     "procedure_versions", "procedures_in_life_event", "published_procedures", "search", "synonyms",
 ]
 
@@ -129,3 +129,37 @@ def procedure_versions(procedure: Procedure) -> QuerySet[ProcedureVersion]:
 
 def normalize_query(text: str) -> str:
     return normalize(text)
+
+
+@dataclass(frozen=True)
+class MonthlyUsage:
+    month: str  # "YYYY-MM"
+    clave: str
+    name: str
+    department: str
+    views: int
+    starts: int
+
+
+def monthly_usage(*, until=None) -> list[MonthlyUsage]:
+    """Page views and applications started online per procedure and calendar month, from the
+    portal's daily counters, oldest month first. `until` (a date) leaves out later days, e.g. the
+    month still running."""
+    from django.db.models.functions import TruncMonth
+
+    from .models import ProcedureDailyUsage
+
+    qs = ProcedureDailyUsage.objects.all()
+    if until is not None:
+        qs = qs.filter(date__lte=until)
+    rows = (
+        qs.annotate(month=TruncMonth("date"))
+        .values("month", "procedure__clave", "procedure__name", "procedure__department__name")
+        .annotate(views=Sum("views"), starts=Sum("starts"))
+        .order_by("month", "procedure__clave")
+    )
+    return [
+        MonthlyUsage(r["month"].strftime("%Y-%m"), r["procedure__clave"], r["procedure__name"],
+                     r["procedure__department__name"] or "", int(r["views"] or 0), int(r["starts"] or 0))
+        for r in rows
+    ]
