@@ -14,6 +14,8 @@ urlpatterns = [
     path("", include("ventanilla.catalog.urls")),
     path("", include("ventanilla.opendata.metadata_urls")),  # /catalog.jsonld, /catalog.ttl, /data.json
     path("", include("ventanilla.opendata.api_urls")),  # /api/3/action/… (CKAN), /datos/recurso/…/descargar/
+    path("", include("ventanilla.opendata.urls")),  # /datos/… (open data pages)
+    path("", include("ventanilla.opendata.backoffice_urls")),  # /oficina/datos/… (publishers)
     path("o/", include("ventanilla.identity.oidc_urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -6,3 +6,16 @@ class OpendataConfig(AppConfig):
     name = "ventanilla.opendata"
     label = "opendata"
     verbose_name = _("Datos abiertos")
+
+    def ready(self) -> None:
+        from ventanilla.core.backoffice import Tool, register
+        from ventanilla.identity.models import Role
+
+        register(
+            Tool(
+                label=_("Datos abiertos"),
+                url_name="opendata-bo-list",
+                roles=(Role.DATA_PUBLISHER,),
+                description=_("Publicar conjuntos de datos, subir versiones, diccionario de datos y tokens de API."),
+            )
+        )
