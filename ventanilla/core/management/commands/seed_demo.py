@@ -11,17 +11,29 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--quiet-if-present", action="store_true", help="No hace nada si ya existen.")
         parser.add_argument("--history-days", type=int, default=120, help="Días de historial de uso del catálogo.")
+        parser.add_argument("--opendata-full", action="store_true",
+                            help="Infracciones de tránsito con un millón de filas (por omisión, 100 mil).")
+        parser.add_argument("--opendata-rows", type=int, default=None,
+                            help="Filas del conjunto de infracciones de tránsito (anula --opendata-full).")
 
     def handle(self, *args, **options):
         if not settings.DEMO_DATA_ALLOWED:
             raise CommandError("Los datos de demostración no se crean en producción.")
         from ventanilla.catalog import demo as catalog_demo
         from ventanilla.identity import demo as identity_demo
+        from ventanilla.opendata import demo as opendata_demo
+        from ventanilla.opendata import publish as opendata_publish
 
-        if options["quiet_if_present"] and catalog_demo.is_present():
+        if options["quiet_if_present"] and catalog_demo.is_present() and opendata_demo.is_present():
             self.stdout.write("Datos de demostración ya presentes.")
             return
         with transaction.atomic():
             catalog_demo.build(history_days=options["history_days"], stdout=self.stdout)
             identity_demo.build(stdout=self.stdout)
+        fines = options["opendata_rows"] or (
+            opendata_demo.FINES_FULL if options["opendata_full"] else opendata_demo.FINES_DEFAULT)
+        opendata_demo.build(fines_count=fines, stdout=self.stdout)
+        for name, result in opendata_publish.refresh_all().items():
+            if isinstance(result, Exception):
+                self.stderr.write(f"{name}: {getattr(result, 'message', result)}")
         self.stdout.write(self.style.SUCCESS("Datos de demostración listos."))
