@@ -36,6 +36,7 @@ from .services import NotAuthorized, OpendataError
 CKAN_API_VERSION = 3
 CKAN_COMPATIBLE_VERSION = "2.10.0"  # the CKAN release whose action API this one follows
 MAX_LIST = 1000
+MAX_NUMBER = 10**9
 
 
 class ActionError(Exception):
@@ -115,9 +116,8 @@ class Call:
             raise validation(key, _("«%s» debe ser un número entero.") % key) from None
         if number < minimum:
             raise validation(key, _("«%(key)s» no puede ser menor que %(min)d.") % {"key": key, "min": minimum})
-        if maximum is not None and number > maximum:
-            number = maximum
-        return number
+        # Clamped like CKAN's maximums; beyond any catalogue, and within every database's integers.
+        return min(number, maximum if maximum is not None else MAX_NUMBER)
 
     def json_value(self, key: str, default: Any = None) -> Any:
         """A parameter that may arrive already decoded (JSON body) or as a JSON string (GET)."""

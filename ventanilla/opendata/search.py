@@ -150,9 +150,8 @@ def _int(value: Any, *, field: str, default: int, minimum: int, maximum: int | N
     if number < minimum:
         raise OpendataError(_("«%(field)s» no puede ser menor que %(min)d.") % {"field": field, "min": minimum},
                             field=field)
-    if maximum is not None and number > maximum:
-        number = maximum  # CKAN caps rows silently at its maximum
-    return number
+    # CKAN caps rows silently at its maximum; offsets beyond any catalogue are the same as its end.
+    return min(number, maximum if maximum is not None else 10**9)
 
 
 # --- Documents ------------------------------------------------------------------------------------
