@@ -1,0 +1,156 @@
+"""Physical datastore tables in the platform's own database: DDL, bulk load, indexes, full text.
+
+One table per resource version, named `ds_<version uuid hex>`, with `_id` (row number, primary key),
+the typed columns, `_full_text` (the row's words, lowercase and without accents) and `_hash` (a
+fingerprint of the row, to count rows added and removed between versions).
+
+The engine-specific parts are small and side by side here:
+
+* PostgreSQL: `COPY ... FROM STDIN` (psycopg 3) to load; a GIN index over
+  `to_tsvector('simple', _full_text)` for `q`; b-tree indexes `(column NULLS FIRST, _id)`.
+* SQLite: `executemany` in the surrounding transaction; an external-content FTS5 table
+  `<table>_fts` over `_full_text`; plain indexes (SQLite appends the rowid, i.e. `_id`).
+
+Both sort NULLs first in ascending order (SQLite's rule; PostgreSQL is told so explicitly), so the
+same query gives the same rows in the same order on both engines."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from django.db import connection
+
+PG_TYPES = {"text": "text", "int": "bigint", "numeric": "numeric", "date": "date", "timestamp": "timestamp",
+            "bool": "boolean"}
+SQLITE_TYPES = {"text": "TEXT", "int": "INTEGER", "numeric": "REAL", "date": "TEXT", "timestamp": "TEXT",
+                "bool": "INTEGER"}
+TABLE_NAME = re.compile(r"^ds_[0-9a-f]{32}$")
+COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+MAX_INDEXED_COLUMNS = 20
+MAX_INDEXED_TEXT = 500  # longer text values are not indexed (PostgreSQL b-tree rows must stay small)
+BATCH = 5000
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def qn(name: str) -> str:
+    """Quotes an identifier that has ALREADY been validated (table names, column ids)."""
+    if not (TABLE_NAME.match(name) or COLUMN_NAME.match(name) or name in ("_id", "_full_text", "_hash")
+            or (name.endswith("_fts") and TABLE_NAME.match(name[:-4]))):
+        raise ValueError(f"unsafe identifier {name!r}")
+    return f'"{name}"'
+
+
+def fts_table(table: str) -> str:
+    return f"{table}_fts"
+
+
+def adapter(kind: str):
+    """Python value → what the engine stores. PostgreSQL takes Decimal, date, datetime and bool as
+    they are; SQLite stores numbers as REAL, dates and timestamps as ISO text, booleans as 0/1."""
+    if is_postgres():
+        if kind == "text":
+            return lambda v: v.replace("\x00", "") if "\x00" in v else v
+        return None
+    if kind == "numeric":
+        return float
+    if kind in ("date", "timestamp"):
+        return lambda v: v.isoformat()
+    if kind == "bool":
+        return int
+    return None
+
+
+def create_table(table: str, columns: Sequence[tuple[str, str]]) -> None:
+    types = PG_TYPES if is_postgres() else SQLITE_TYPES
+    pk = "bigint PRIMARY KEY" if is_postgres() else "INTEGER PRIMARY KEY"
+    cols = [f'"_id" {pk}'] + [f"{qn(name)} {types[kind]}" for name, kind in columns]
+    cols += ['"_full_text" text', '"_hash" text']
+    with connection.cursor() as cur:
+        cur.execute(f"CREATE TABLE {qn(table)} ({', '.join(cols)})")
+
+
+class Loader:
+    """Appends rows (`(_id, *values, _full_text, _hash)`) to a new table in batches."""
+
+    def __init__(self, table: str, columns: Sequence[str]):
+        self.table = table
+        self.names = ["_id", *columns, "_full_text", "_hash"]
+        self.cursor = connection.cursor()
+        self.copy = None
+        if is_postgres():
+            raw = self.cursor.cursor  # the psycopg 3 cursor behind Django's wrapper
+            cols = ", ".join(qn(n) for n in self.names)
+            self._copy_cm = raw.copy(f"COPY {qn(table)} ({cols}) FROM STDIN")
+            self.copy = self._copy_cm.__enter__()
+        else:
+            marks = ", ".join("?" for _ in self.names)
+            cols = ", ".join(qn(n) for n in self.names)
+            self.sql = f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks})"
+
+    def write(self, rows: list[tuple]) -> None:
+        if self.copy is not None:
+            write_row = self.copy.write_row
+            for row in rows:
+                write_row(row)
+        else:
+            self.cursor.cursor.executemany(self.sql, rows)  # the sqlite3 cursor: no per-row SQL rewriting
+
+    def close(self, error: BaseException | None = None) -> None:
+        try:
+            if self.copy is not None:
+                if error is None:
+                    self._copy_cm.__exit__(None, None, None)
+                else:
+                    self._copy_cm.__exit__(type(error), error, error.__traceback__)
+        finally:
+            self.cursor.close()
+
+
+def finish_table(table: str, index_columns: Iterable[str]) -> None:
+    """Indexes for filters and sorting, full-text search, planner statistics."""
+    t = qn(table)
+    with connection.cursor() as cur:
+        for n, name in enumerate(index_columns):
+            if n >= MAX_INDEXED_COLUMNS:
+                break
+            ix = f'"{table}_i{n}"'  # table is validated by qn() above
+            if is_postgres():
+                cur.execute(f"CREATE INDEX {ix} ON {t} ({qn(name)} NULLS FIRST, _id)")
+            else:
+                cur.execute(f"CREATE INDEX {ix} ON {t} ({qn(name)})")
+        if is_postgres():
+            cur.execute(f"CREATE INDEX \"{table}_fts\" ON {t} USING gin (to_tsvector('simple', _full_text))")
+            cur.execute(f"ANALYZE {t}")
+        else:
+            f = qn(fts_table(table))
+            cur.execute(f"CREATE VIRTUAL TABLE {f} USING fts5(_full_text, content={t}, content_rowid=_id, "
+                        f"tokenize='unicode61 remove_diacritics 2', detail=none)")
+            cur.execute(f"INSERT INTO {f}({f}) VALUES ('rebuild')")
+            cur.execute("PRAGMA analysis_limit=400")
+            cur.execute(f"ANALYZE {t}")
+
+
+def drop_table(table: str) -> None:
+    with connection.cursor() as cur:
+        if not is_postgres():
+            cur.execute(f"DROP TABLE IF EXISTS {qn(fts_table(table))}")
+        cur.execute(f"DROP TABLE IF EXISTS {qn(table)}")
+
+
+def table_exists(table: str) -> bool:
+    return table in connection.introspection.table_names()
+
+
+def diff_counts(new: str, old: str) -> tuple[int, int]:
+    """(rows in `new` whose fingerprint is not in `old`, rows in `old` not in `new`)."""
+    sql = "SELECT COUNT(*) FROM {a} AS a WHERE NOT EXISTS (SELECT 1 FROM {b} AS b WHERE b._hash = a._hash)"
+    with connection.cursor() as cur:
+        cur.execute(sql.format(a=qn(new), b=qn(old)))
+        added = cur.fetchone()[0]
+        cur.execute(sql.format(a=qn(old), b=qn(new)))
+        removed = cur.fetchone()[0]
+    return added, removed

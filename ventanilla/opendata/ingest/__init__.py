@@ -1,0 +1,199 @@
+"""Loading an uploaded file into a resource version: store it, recognise it, infer column types
+over the whole file (pass 1), load typed rows into a new datastore table in batches (pass 2),
+index it, and write the data dictionary and the validation report.
+
+`ingest_version` is called by `services.add_version` inside its transaction. On any failure it
+raises `OpendataError` and leaves nothing behind: the stored file is deleted and the version row,
+its data dictionary and the datastore table disappear with the rolled-back savepoint."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import IO
+
+from django.db import DataError, transaction
+from django.utils.translation import gettext as _
+
+from ..datastore import tables
+from ..models import DataField, ResourceVersion
+from ..services import OpendataError
+from . import files
+from .types import NUMERIC, TEXT, ColumnStats, converter, normalise_words, unique_ids
+
+REPORT_CAP = 1000
+TYPE_WORDS = {
+    "int": "un número entero", "numeric": "un número", "date": "una fecha", "timestamp": "una fecha y hora",
+    "bool": "sí o no",
+}
+
+__all__ = ["ingest_version", "REPORT_CAP"]
+
+
+class Report:
+    """The validation report: at most REPORT_CAP entries, then one line counting the rest."""
+
+    def __init__(self) -> None:
+        self.items: list[dict] = []
+        self.extra = 0
+
+    def add(self, row: int | None, column: str | None, message: str) -> None:
+        if len(self.items) < REPORT_CAP:
+            self.items.append({"row": row, "column": column, "message": message})
+        else:
+            self.extra += 1
+
+    def extend(self, entries) -> None:
+        for e in entries:
+            self.add(e.get("row"), e.get("column"), e["message"])
+
+    def result(self) -> list[dict]:
+        if self.extra:
+            return self.items + [{"row": None, "column": None,
+                                  "message": _("Hay %d problemas más que no se muestran.") % self.extra}]
+        return self.items
+
+
+def ingest_version(version: ResourceVersion, *, upload: IO[bytes], filename: str,
+                   previous: ResourceVersion | None) -> ResourceVersion:
+    stored = ""
+    try:
+        stored, info = files.store(upload, filename)
+        version.file.name = stored
+        version.size = info.size_seen
+        version.sha256 = info.sha.hexdigest()
+        kind = files.declared_kind(filename, getattr(version.resource, "format", ""))
+        kind, version.mimetype = files.sniff(kind, info)
+        if kind and info.size_seen == 0:
+            raise OpendataError(_("El archivo está vacío."), field="upload", code="empty")
+        with transaction.atomic():
+            version.status = ResourceVersion.Status.READY
+            version.save()
+            if kind:
+                if kind == "xlsx":
+                    files.check_zip(stored)
+                tab = files.open_tabular(stored, kind, info)
+                try:
+                    load_table(version, tab, previous)
+                except DataError as exc:
+                    raise OpendataError(_("No se pudo cargar un valor en el almacén de datos: %s")
+                                        % str(exc).splitlines()[0][:200], field="upload") from None
+                version.save()
+    except BaseException:
+        files.discard(stored)
+        version.table_name = ""
+        raise
+    return version
+
+
+def load_table(version: ResourceVersion, tab: files.TabularFile, previous: ResourceVersion | None) -> None:
+    report = Report()
+    headers = tab.header()
+    report.extend(tab.notes)
+    ids, header_problems = unique_ids(headers)
+    report.extend(header_problems)
+    ncol = len(ids)
+    labels = [(h or "").strip() or i for h, i in zip(headers, ids)]
+    stats = [ColumnStats() for _ in ids]
+    strict_width = tab.kind == "csv"
+
+    # Pass 1: types over the whole file, row width problems.
+    rows = 0
+    active = list(range(ncol))
+    for number, cells in tab.rows():
+        rows += 1
+        width = len(cells)
+        if width != ncol and (strict_width or width > ncol):
+            if width > ncol and not strict_width and all(c in (None, "") for c in cells[ncol:]):
+                pass
+            else:
+                report.add(number, None, _("La fila tiene %(n)d campos y el encabezado %(m)d; %(what)s.") % {
+                    "n": width, "m": ncol,
+                    "what": _("se completó con vacíos") if width < ncol else _("se descartaron los sobrantes")})
+        changed = False
+        for i in active:
+            if i < width:
+                value = cells[i]
+                if value and not value.isspace():
+                    st = stats[i]
+                    st.see(value, number)
+                    if not st.candidates:
+                        changed = True
+        if changed:
+            active = [i for i in active if stats[i].candidates]
+    kinds = [st.final_type() for st in stats]
+    if tab.geometry:
+        kinds[-1] = TEXT
+    for i, st in enumerate(stats):
+        if kinds[i] != TEXT:
+            for row, value in st.markers:
+                report.add(row, labels[i], _("«%(value)s» se cargó como vacío (sin dato).") % {"value": value})
+        else:
+            miss = st.near_miss()
+            if miss:
+                kind, row, value = miss
+                report.add(row, labels[i], _(
+                    "La columna se cargó como texto porque «%(value)s» no es %(what)s; corrige ese valor "
+                    "si la columna debe ser numérica o de fechas.") % {"value": value[:80], "what": TYPE_WORDS[kind]})
+
+    # Pass 2: convert and load in batches.
+    table = f"ds_{version.id.hex}"
+    tables.create_table(table, list(zip(ids, kinds)))
+    convs = []
+    for kind in kinds:
+        conv, adapt = converter(kind), tables.adapter(kind)
+        if adapt is not None:
+            convs.append(lambda v, c=conv, a=adapt: None if (x := c(v)) is None else a(x))
+        else:
+            convs.append(conv)
+    text_width = ncol - 1 if tab.geometry else ncol
+    max_len = [0] * ncol
+    text_cols = [i for i, k in enumerate(kinds) if k == TEXT]
+    blake = hashlib.blake2b
+    loader = tables.Loader(table, ids)
+    error = None
+    try:
+        batch: list[tuple] = []
+        _id = 0
+        pad = [None] * ncol
+        for _number, cells in tab.rows():
+            if len(cells) != ncol:
+                cells = (list(cells) + pad)[:ncol]
+            _id += 1
+            values = [conv(v) for conv, v in zip(convs, cells)]
+            for i in text_cols:
+                v = cells[i]
+                if v and len(v) > max_len[i]:
+                    max_len[i] = len(v)
+            words = normalise_words(" ".join([v for v in cells[:text_width] if v]))
+            digest = blake("\x1f".join([v or "" for v in cells]).encode("utf-8", "surrogatepass"),
+                           digest_size=8).hexdigest()
+            batch.append((_id, *values, words, digest))
+            if len(batch) >= tables.BATCH:
+                loader.write(batch)
+                batch = []
+        if batch:
+            loader.write(batch)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        loader.close(error)
+    indexed = [ids[i] for i, k in enumerate(kinds)
+               if not (tab.geometry and i == ncol - 1) and (k != TEXT or 0 < max_len[i] <= tables.MAX_INDEXED_TEXT)]
+    tables.finish_table(table, indexed)
+
+    version.table_name = table
+    version.row_count = _id
+    version.encoding = getattr(tab, "encoding", "").replace("-sig", "")[:20]
+    version.delimiter = getattr(tab, "delimiter", "")
+    version.report = report.result()
+    if previous is not None and previous.table_name and tables.table_exists(previous.table_name):
+        version.rows_added, version.rows_removed = tables.diff_counts(table, previous.table_name)
+    DataField.objects.bulk_create([
+        DataField(version=version, position=i, name=ids[i], source_name=(headers[i] or "")[:300],
+                  type=kinds[i], label=labels[i][:200],
+                  unit="$" if kinds[i] == NUMERIC and stats[i].money else "",
+                  description=_("Geometría del elemento en formato GeoJSON.")
+                  if tab.geometry and i == ncol - 1 else "")
+        for i in range(ncol)
+    ])
