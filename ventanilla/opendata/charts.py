@@ -51,12 +51,14 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
     start = math.floor(lo / step) * step
-    ticks, value = [], start
-    while value < hi + step * 0.5:
-        ticks.append(round(value, 10))
-        if value >= hi:
+    ticks: list[float] = []
+    i = 0
+    while True:
+        value = round(start + i * step, 10)
+        ticks.append(value)
+        if value >= hi - step * 1e-9 or i > 50:
             break
-        value += step
+        i += 1
     return ticks
 
 
