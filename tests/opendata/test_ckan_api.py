@@ -329,3 +329,23 @@ def test_openapi_document_is_valid(client):
     params = {p["name"] for p in document["paths"]["/api/3/action/package_search"]["get"]["parameters"]}
     assert params >= {"q", "fq", "rows", "start", "sort", "facet.field", "facet.limit", "facet.mincount",
                       "include_private"}
+
+
+def test_nul_characters_are_refused_not_crashed(client, catalog):
+    for action, params in (("organization_show", {"id": "\x00"}), ("package_show", {"id": "a\x00b"}),
+                           ("package_search", {"q": "agua\x00"})):
+        err = error(get(client, action, **params), 409, "Validation Error")
+        assert next(iter(params)) in err
+    error(post(client, "package_search", {"fq": ["tags:a\x00"]}), 409, "Validation Error")
+
+
+def test_download_of_links_and_private_resources(client, catalog, publisher, login_official, token):
+    link = catalog["lights"].resources.get()
+    response = client.get(f"/datos/recurso/{link.pk}/descargar/")
+    assert response.status_code == 302 and response["Location"] == "https://datos.example.mx/l.csv"
+    private = catalog["secret_resource"]
+    assert client.get(f"/datos/recurso/{private.pk}/descargar/").status_code == 404
+    assert client.get(f"/datos/recurso/{private.pk}/descargar/", HTTP_AUTHORIZATION=token).status_code == 302
+    login_official(publisher)
+    assert client.get(f"/datos/recurso/{private.pk}/descargar/").status_code == 302
+    assert client.get(f"/datos/recurso/{link.pk}/version/1/descargar/").status_code == 404  # a link has no versions

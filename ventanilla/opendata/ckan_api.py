@@ -545,6 +545,23 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return data
 
 
+def _refuse_nul(params: Mapping[str, Any]) -> None:
+    """No database stores the NUL character; refuse it in any parameter, however nested."""
+    def has_nul(value: Any) -> bool:
+        if isinstance(value, str):
+            return "\x00" in value
+        if isinstance(value, Mapping):
+            return any(has_nul(k) or has_nul(v) for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return any(has_nul(v) for v in value)
+        return False
+
+    for key, value in params.items():
+        if has_nul(key) or has_nul(value):
+            field = key.replace("\x00", "") or "entrada"
+            raise validation(field, _("«%s» contiene un carácter no permitido (NUL).") % field[:40])
+
+
 def _envelope(request: HttpRequest, name: str, *, result: Any = None, error: ActionError | None = None) -> JsonResponse:
     help_url = request.build_absolute_uri(reverse("ckan-help", args=[name if name in ACTIONS else "help_show"]))
     if error is None:
@@ -571,6 +588,7 @@ def call_action(request: HttpRequest, name: str) -> JsonResponse:
             if user is None:
                 raise ActionError("Authorization Error", _("El token de API no es válido, venció o fue retirado."))
         params.pop("callback", None)
+        _refuse_nul(params)
         result = action.function(Call(params, user, request))
     except ActionError as exc:
         return _envelope(request, name, error=exc)
