@@ -439,6 +439,6 @@ def search_sql(sql: str, user=None) -> dict:
 
 
 def dump(resource: Resource, fmt: str, params: Mapping[str, Any] | None = None):
-    from .dump import dump as _dump
+    from .downloads import dump as _dump
 
     return _dump(resource, fmt, params or {})
