@@ -11,8 +11,9 @@ The engine-specific parts are small and side by side here:
 * SQLite: `executemany` in the surrounding transaction; an external-content FTS5 table
   `<table>_fts` over `_full_text`; plain indexes (SQLite appends the rowid, i.e. `_id`).
 
-Both sort NULLs first in ascending order (SQLite's rule; PostgreSQL is told so explicitly), so the
-same query gives the same rows in the same order on both engines."""
+Both sort NULLs first in ascending order (SQLite's rule; PostgreSQL is told so explicitly) and
+compare text by code point (SQLite's BINARY; PostgreSQL columns use COLLATE "C"), so the same query
+gives the same rows in the same order on both engines."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection
 
-PG_TYPES = {"text": "text", "int": "bigint", "numeric": "numeric", "date": "date", "timestamp": "timestamp",
+PG_TYPES = {"text": 'text COLLATE "C"', "int": "bigint", "numeric": "numeric", "date": "date", "timestamp": "timestamp",
             "bool": "boolean"}
 SQLITE_TYPES = {"text": "TEXT", "int": "INTEGER", "numeric": "REAL", "date": "TEXT", "timestamp": "TEXT",
                 "bool": "INTEGER"}
@@ -52,8 +53,6 @@ def adapter(kind: str):
     """Python value → what the engine stores. PostgreSQL takes Decimal, date, datetime and bool as
     they are; SQLite stores numbers as REAL, dates and timestamps as ISO text, booleans as 0/1."""
     if is_postgres():
-        if kind == "text":
-            return lambda v: v.replace("\x00", "") if "\x00" in v else v
         return None
     if kind == "numeric":
         return float
@@ -113,6 +112,7 @@ class Loader:
 def finish_table(table: str, index_columns: Iterable[str]) -> None:
     """Indexes for filters and sorting, full-text search, planner statistics."""
     t = qn(table)
+    index_columns = list(index_columns)[:MAX_INDEXED_COLUMNS]
     with connection.cursor() as cur:
         for n, name in enumerate(index_columns):
             if n >= MAX_INDEXED_COLUMNS:
@@ -123,8 +123,10 @@ def finish_table(table: str, index_columns: Iterable[str]) -> None:
             else:
                 cur.execute(f"CREATE INDEX {ix} ON {t} ({qn(name)})")
         if is_postgres():
+            cur.execute("SET LOCAL maintenance_work_mem = '128MB'")
             cur.execute(f"CREATE INDEX \"{table}_fts\" ON {t} USING gin (to_tsvector('simple', _full_text))")
-            cur.execute(f"ANALYZE {t}")
+            # A column list skips statistics on the full-text expression (costly, never needed).
+            cur.execute(f"ANALYZE {t} ({', '.join(qn(c) for c in ['_id', *index_columns])})")
         else:
             f = qn(fts_table(table))
             cur.execute(f"CREATE VIRTUAL TABLE {f} USING fts5(_full_text, content={t}, content_rowid=_id, "

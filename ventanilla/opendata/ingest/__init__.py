@@ -141,32 +141,43 @@ def load_table(version: ResourceVersion, tab: files.TabularFile, previous: Resou
     convs = []
     for kind in kinds:
         conv, adapt = converter(kind), tables.adapter(kind)
-        if adapt is not None:
-            convs.append(lambda v, c=conv, a=adapt: None if (x := c(v)) is None else a(x))
+        if conv is not None and adapt is not None:
+            convs.append(lambda v, c=conv, a=adapt: x if (x := c(v)) is None or isinstance(x, str) else a(x))
         else:
             convs.append(conv)
-    text_width = ncol - 1 if tab.geometry else ncol
+    # Full text covers the text columns (numbers, dates and the geometry are filtered, not searched).
+    text_cols = [i for i, k in enumerate(kinds) if k == TEXT and not (tab.geometry and i == ncol - 1)]
     max_len = [0] * ncol
-    text_cols = [i for i, k in enumerate(kinds) if k == TEXT]
     blake = hashlib.blake2b
+    folded: dict[str, str] = {}
     loader = tables.Loader(table, ids)
     error = None
+    _id = 0
     try:
         batch: list[tuple] = []
-        _id = 0
         pad = [None] * ncol
         for _number, cells in tab.rows():
             if len(cells) != ncol:
                 cells = (list(cells) + pad)[:ncol]
             _id += 1
-            values = [conv(v) for conv, v in zip(convs, cells)]
+            raw = "\x1f".join([v or "" for v in cells])
+            if "\x00" in raw:  # PostgreSQL text cannot hold NUL; neither engine gets it
+                cells = [v.replace("\x00", "") if v else v for v in cells]
+            values = [c(v) if c is not None else (v or None) for c, v in zip(convs, cells)]
+            parts = []
             for i in text_cols:
                 v = cells[i]
-                if v and len(v) > max_len[i]:
-                    max_len[i] = len(v)
-            words = normalise_words(" ".join([v for v in cells[:text_width] if v]))
-            digest = blake("\x1f".join([v or "" for v in cells]).encode("utf-8", "surrogatepass"),
-                           digest_size=8).hexdigest()
+                if v:
+                    if len(v) > max_len[i]:
+                        max_len[i] = len(v)
+                    w = folded.get(v)
+                    if w is None:
+                        w = normalise_words(v)
+                        if len(folded) < 100_000:  # repeated values (colonias, categories) fold once
+                            folded[v] = w
+                    parts.append(w)
+            words = " ".join(parts)
+            digest = blake(raw.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
             batch.append((_id, *values, words, digest))
             if len(batch) >= tables.BATCH:
                 loader.write(batch)

@@ -35,16 +35,16 @@ NULL_MARKERS = frozenset({"n/d", "nd", "na", "n/a", "s/d", "sd", "sin dato", "si
 TRUE_WORDS = frozenset({"si", "sí", "true", "verdadero"})
 FALSE_WORDS = frozenset({"no", "false", "falso"})
 
-_INT = re.compile(r"^[+-]?(?:0|[1-9]\d*|[1-9]\d{0,2}(?:,\d{3})+)$")
+_INT = re.compile(r"^[+-]?(?:0|[1-9]\d*|[1-9]\d{0,2}(?:,\d{3})+)$", re.ASCII)
 _NUM = re.compile(
     r"^(?P<sign>[+-]?)(?P<cur>\$?)(?P<sign2>[+-]?)"
-    r"(?P<int>0|[1-9]\d*|[1-9]\d{0,2}(?:,\d{3})+)?(?P<frac>\.\d+)?(?P<exp>[eE][+-]?\d+)?$"
+    r"(?P<int>0|[1-9]\d*|[1-9]\d{0,2}(?:,\d{3})+)?(?P<frac>\.\d+)?(?P<exp>[eE][+-]?\d+)?$", re.ASCII
 )
-_DATE_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_DATE_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_DATE_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
+_DATE_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII)
 _TS = re.compile(
     r"^(?:(\d{4})-(\d{2})-(\d{2})|(\d{1,2})/(\d{1,2})/(\d{4}))"
-    r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?$"
+    r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?$", re.ASCII
 )
 INT64 = 2**63 - 1
 
@@ -110,6 +110,8 @@ def parse_timestamp(value: str) -> datetime | None:
         return None
 
 
+# A value that fits a type also fits the wider type of its family.
+IMPLIES = {BOOL: (), INT: (NUMERIC,), NUMERIC: (), DATE: (TIMESTAMP,), TIMESTAMP: ()}
 PARSERS = {BOOL: parse_bool, INT: parse_int, NUMERIC: parse_numeric, DATE: parse_date, TIMESTAMP: parse_timestamp}
 
 
@@ -143,24 +145,25 @@ class ColumnStats:
         if not self.candidates:
             self.non_empty += 1
             return
-        if is_null_marker(value):
-            if len(self.markers) < 1000:
-                self.markers.append((row, value))
-            return
-        self.non_empty += 1
         kept = []
+        implied = ()
         for kind in self.candidates:
-            if PARSERS[kind](value) is not None:
+            if kind in implied or PARSERS[kind](value) is not None:
                 kept.append(kind)
+                implied = IMPLIES[kind] if not implied else implied
+            elif not kept and is_null_marker(value):
+                if len(self.markers) < 1000:
+                    self.markers.append((row, value))
+                return
             else:
                 self.misfits[kind] = self.misfits.get(kind, 0) + 1
                 self.first_misfit.setdefault(kind, (row, value))
                 if kind == INT and value[:1] == "0" and value.isdigit():
                     self.has_code = True
-        if NUMERIC in kept and "$" not in value:
+        self.non_empty += 1
+        if self.money and NUMERIC in kept and "$" not in value:
             self.money = False
-        # A type that only a tiny share of values fits is dropped early, so most text columns
-        # stop being parsed after their first values (keeps inference fast on big files).
+        # Types are only ever dropped, so text columns stop being parsed after their first values.
         self.candidates = kept
 
     def final_type(self) -> str:
@@ -184,17 +187,27 @@ class ColumnStats:
 
 
 def converter(kind: str):
-    """Text → Python value for loading (None for empty values and "no data" markers)."""
+    """Text → value for loading (None for empty values and "no data" markers), or None for text
+    columns (the loader keeps their text as is). Values already in the form both engines read
+    natively (ASCII digits, a plain decimal, an ISO date) pass through as text: PostgreSQL parses
+    them in COPY and SQLite's column affinity stores them as numbers; inference has already
+    checked every one of them."""
     if kind == TEXT:
-        return lambda v: None if v is None or v == "" else v
+        return None
     parse = PARSERS[kind]
 
-    def convert(v):
+    def slow(v):
         if v is None or v == "" or v.isspace() or is_null_marker(v):
             return None
         return parse(v)
 
-    return convert
+    if kind == INT:
+        return lambda v: v if v and v.isascii() and v.isdigit() else slow(v)
+    if kind == NUMERIC:
+        return lambda v: v if v and v.isascii() and v.replace(".", "", 1).isdigit() and v[0] != "." else slow(v)
+    if kind == DATE:
+        return lambda v: v if v and len(v) == 10 and v[4] == "-" and v.isascii() else slow(v)
+    return slow
 
 
 # --- Column ids and full-text normalisation --------------------------------------------------
@@ -254,6 +267,7 @@ _FOLD_TABLE = bytes(
 
 
 def normalise_words(text: str) -> str:
-    """Lowercase ASCII words separated by single spaces ("Camión-Rojo #5" → "camion rojo 5"):
-    the form both engines index for full-text search, so results are identical on each."""
-    return " ".join(ascii_fold(text).encode("ascii", "ignore").translate(_FOLD_TABLE).decode("ascii").split())
+    """Lowercase ASCII words separated by spaces ("Camión-Rojo #5" → "camion rojo  5"): the form
+    both engines index for full-text search, so results are identical on each (both tokenizers
+    split on runs of spaces the same way)."""
+    return ascii_fold(text).encode("ascii", "ignore").translate(_FOLD_TABLE).decode("ascii")
