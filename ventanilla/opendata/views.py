@@ -296,10 +296,7 @@ def resource_export(request: HttpRequest, name: str, resource_id, fmt: str) -> H
 
     try:
         query = _preview_params(request, [f.name for f in _table_fields(resource)])
-        # `datastore.dump` is the package's function until its `dump` submodule is first imported,
-        # which rebinds the name to the module; accept either.
-        dump = datastore.dump if callable(datastore.dump) else datastore.dump.dump
-        chunks, content_type, filename = dump(resource, fmt, datastore_params(query))
+        chunks, content_type, filename = datastore.dump(resource, fmt, datastore_params(query))
     except OpendataError as exc:
         return _bad_request(request, exc.message)
     response = StreamingHttpResponse(chunks, content_type=content_type)
