@@ -344,3 +344,46 @@ def test_reupload_creates_version_2_with_rows_added_and_removed(upload):
     assert second.table_name != first.table_name and tables.table_exists(first.table_name)
     assert ResourceVersion.objects.get(pk=first.pk).file  # the earlier file stays downloadable
     assert datastore.search(resource, {})["total"] == 4
+
+
+# --- Memory stays bounded ----------------------------------------------------------------------
+
+def test_large_file_is_streamed_with_bounded_memory(dataset, tmp_path):
+    """A ~20 MB CSV loads with a Python memory peak far below its size: the file is streamed to
+    storage, read row by row twice and written in batches (200 MB files work the same way)."""
+    import tracemalloc
+
+    path = tmp_path / "grande.csv"
+    filler = "Descripción larga de la luminaria con su ubicación exacta y observaciones del censo " * 4
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write("folio,colonia,potencia_w,instalada,descripcion\n")
+        n = 0
+        while fh.tell() < 20 * 1024 * 1024:
+            n += 1
+            fh.write(f"L{n:07d},Colonia {n % 300},{50 + n % 400},2024-{1 + n % 12:02d}-{1 + n % 28:02d},"
+                     f"{filler}{n}\n")
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        with open(path, "rb") as fh:
+            resource = services.create_resource(dataset, by=None, data={"name": "Censo"}, upload=fh,
+                                                filename="grande.csv")
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    resource.refresh_from_db()
+    version = resource.current_version
+    assert version.row_count == n and version.size == size
+    assert datastore.search(resource, {"filters": {"folio": f"L{n:07d}"}})["records"][0]["potencia_w"] == 50 + n % 400
+    assert peak < size / 4, f"peak {peak / 1e6:.1f} MB for a {size / 1e6:.1f} MB file"
+
+
+def test_benchmark_builder_loads_the_demo_fines(db):
+    from ventanilla.opendata.ingest.bench import build_resource
+
+    resource, seconds, path = build_resource(500)
+    try:
+        assert resource.current_version.row_count == 500 and seconds > 0
+        assert datastore.search(resource, {"limit": 1})["total"] == 500
+    finally:
+        Path(path).unlink()

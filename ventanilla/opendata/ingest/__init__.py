@@ -21,6 +21,7 @@ from . import files
 from .types import NUMERIC, TEXT, ColumnStats, converter, normalise_words, unique_ids
 
 REPORT_CAP = 1000
+BATCH_CHARS = 400_000  # a batch holds at most ~5,000 rows or about 400 kB of text, whichever comes first
 TYPE_WORDS = {
     "int": "un número entero", "numeric": "un número", "date": "una fecha", "timestamp": "una fecha y hora",
     "bool": "sí o no",
@@ -155,6 +156,7 @@ def load_table(version: ResourceVersion, tab: files.TabularFile, previous: Resou
     _id = 0
     try:
         batch: list[tuple] = []
+        batch_chars = 0
         pad = [None] * ncol
         for _number, cells in tab.rows():
             if len(cells) != ncol:
@@ -173,15 +175,17 @@ def load_table(version: ResourceVersion, tab: files.TabularFile, previous: Resou
                     w = folded.get(v)
                     if w is None:
                         w = normalise_words(v)
-                        if len(folded) < 100_000:  # repeated values (colonias, categories) fold once
+                        if len(v) <= 64 and len(folded) < 4096:  # repeated values (colonias) fold once
                             folded[v] = w
                     parts.append(w)
             words = " ".join(parts)
             digest = blake(raw.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
             batch.append((_id, *values, words, digest))
-            if len(batch) >= tables.BATCH:
+            batch_chars += len(raw)
+            if len(batch) >= tables.BATCH or batch_chars >= BATCH_CHARS:
                 loader.write(batch)
                 batch = []
+                batch_chars = 0
         if batch:
             loader.write(batch)
     except BaseException as exc:

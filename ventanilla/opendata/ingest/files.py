@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from ..services import MAX_UPLOAD_BYTES, OpendataError
 
-CHUNK = 1024 * 1024
+CHUNK = 256 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 _C1 = re.compile(rb"[\x80-\x9f]")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")

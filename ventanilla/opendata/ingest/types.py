@@ -1,6 +1,6 @@
 """Column names, type inference and value conversion for the datastore.
 
-Decisions (documented in docs/opendata.md):
+Decisions:
 
 * Every value arrives as text (readers turn spreadsheet and JSON values into their canonical text).
 * A column gets the narrowest type that EVERY non-empty value of the whole file fits, in this order:
