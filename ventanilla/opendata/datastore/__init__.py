@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 
 from django.db import connection
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..ingest.types import BOOL, DATE, INT, NUMERIC, TEXT, TIMESTAMP, normalise_words, parse_bool, \
     parse_date, parse_int, parse_numeric, parse_timestamp
@@ -114,8 +115,9 @@ def _name_list(value: Any, field: str) -> list[str]:
 
 
 _PARSE = {INT: parse_int, NUMERIC: parse_numeric, DATE: parse_date, TIMESTAMP: parse_timestamp, BOOL: parse_bool}
-_TYPE_WORDS = {INT: "un número entero", NUMERIC: "un número", DATE: "una fecha AAAA-MM-DD",
-               TIMESTAMP: "una fecha y hora", BOOL: "true o false"}
+_TYPE_WORDS = {INT: gettext_lazy("un número entero"), NUMERIC: gettext_lazy("un número"),
+               DATE: gettext_lazy("una fecha AAAA-MM-DD"), TIMESTAMP: gettext_lazy("una fecha y hora"),
+               BOOL: gettext_lazy("true o false")}
 
 
 def _filter_value(value: Any, kind: str, column: str):
