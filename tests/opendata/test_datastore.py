@@ -345,3 +345,29 @@ def test_sql_leaves_the_connection_writable(resource):
         with connection.cursor() as cur:
             cur.execute("PRAGMA query_only")
             assert cur.fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("engine,template", [
+    # A later CTE's name used inside an earlier one would reach the real table.
+    ("any", 'WITH a AS (SELECT * FROM identity_user), identity_user AS (SELECT * FROM "{id}") SELECT * FROM a'),
+    ("any", 'SELECT * FROM (WITH identity_user AS (SELECT _id FROM "{id}") SELECT * FROM identity_user) x, '
+            'identity_user'),
+    ("sqlite", 'WITH sqlite_master AS (SELECT * FROM "{id}") SELECT * FROM sqlite_master'),
+    ("postgresql", 'WITH pg_user AS (SELECT * FROM "{id}") SELECT * FROM pg_user'),
+])
+def test_sql_cte_names_cannot_shadow_real_tables(resource, engine, template):
+    if engine not in ("any", connection.vendor):
+        pytest.skip(f"{engine} only: on the other engine no relation has that name, so the CTE is harmless")
+    _refused(template.format(id=resource.pk))
+
+
+def test_sql_cte_with_a_fresh_name_works(resource):
+    result = datastore.search_sql(f'WITH mis_datos AS (SELECT * FROM "{resource.pk}") SELECT COUNT(*) AS n '
+                                  f"FROM mis_datos")
+    assert result["records"] == [{"n": 6}]
+
+
+def test_sql_refuses_casts_to_catalog_types(resource):
+    if connection.vendor != "postgresql":
+        pytest.skip("regclass exists only on PostgreSQL")
+    _refused(f"SELECT 'identity_user'::regclass FROM \"{resource.pk}\"", "tipo de dato")

@@ -387,3 +387,10 @@ def test_benchmark_builder_loads_the_demo_fines(db):
         assert datastore.search(resource, {"limit": 1})["total"] == 500
     finally:
         Path(path).unlink()
+
+
+def test_too_many_columns_is_refused(upload, media):
+    header = ",".join(f"c{i}" for i in range(1001))
+    with pytest.raises(services.OpendataError) as err:
+        upload(f"{header}\n".encode(), "ancho.csv")
+    assert "1001 columnas" in err.value.message and ds_tables() == set() and stored_files(media) == []

@@ -100,6 +100,20 @@ def _public_tables(ids: set[str]) -> dict[str, str]:
     return {str(pk): table for pk, table in rows}
 
 
+def _existing_relations(names: set[str]) -> set[str]:
+    lowered = sorted({n.lower() for n in names})
+    with connection.cursor() as cur:
+        if is_postgres():
+            cur.execute("SELECT DISTINCT lower(relname) FROM pg_catalog.pg_class WHERE lower(relname) = ANY(%s)",
+                        [lowered])
+            found = {r[0] for r in cur.fetchall()}
+        else:
+            cur.execute("SELECT lower(name) FROM sqlite_master")
+            found = {r[0] for r in cur.fetchall()} & set(lowered)
+            found |= {n for n in lowered if n.startswith("sqlite_")}
+    return found
+
+
 def check(sql: str) -> tuple[str, dict[str, str]]:
     """Validates the query; returns the SQL to run and {physical table: resource id}."""
     if not isinstance(sql, str) or not sql.strip():
@@ -133,6 +147,18 @@ def check(sql: str) -> tuple[str, dict[str, str]]:
                 raise _refuse(_("La función «%s» no está permitida.") % name.lower()[:60], "function")
         if isinstance(node, (exp.Lateral, exp.Unnest)):
             raise _refuse(_("Solo se puede consultar tablas de recursos públicos."), "table")
+        if isinstance(node, (exp.Cast, exp.TryCast)):
+            to = node.args.get("to")
+            type_sql = to.sql(dialect=dialect).upper() if to is not None else ""
+            if type_sql.startswith(("REG", "OID", "XML", "JSON")) or (
+                    to is not None and to.this == exp.DataType.Type.USERDEFINED):
+                raise _refuse(_("No se permite convertir a ese tipo de dato."), "function")
+    if cte_names:
+        # A WITH name is resolved by scope: outside its scope the same name would reach a real table
+        # (e.g. a later CTE's name inside an earlier one). Names of existing relations are refused.
+        clash = _existing_relations(cte_names)
+        if clash:
+            raise _refuse(_("El nombre «%s» no se puede usar en WITH; elige otro.") % sorted(clash)[0][:60], "table")
     tables = list(tree.find_all(exp.Table))
     wanted = set()
     for table in tables:
