@@ -22,6 +22,7 @@ from typing import IO
 
 from django.db import DataError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..datastore import tables
 from ..models import DataField, ResourceVersion
@@ -33,8 +34,8 @@ REPORT_CAP = 1000
 MAX_COLUMNS = 1000  # PostgreSQL allows 1,600 columns a table, SQLite 2,000
 BATCH_CHARS = 400_000  # a batch holds at most ~5,000 rows or about 400 kB of text, whichever comes first
 TYPE_WORDS = {
-    "int": "un número entero", "numeric": "un número", "date": "una fecha", "timestamp": "una fecha y hora",
-    "bool": "sí o no",
+    "int": gettext_lazy("un número entero"), "numeric": gettext_lazy("un número"), "date": gettext_lazy("una fecha"),
+    "timestamp": gettext_lazy("una fecha y hora"), "bool": gettext_lazy("sí o no"),
 }
 
 __all__ = ["ingest_version", "REPORT_CAP"]
