@@ -394,3 +394,18 @@ def test_too_many_columns_is_refused(upload, media):
     with pytest.raises(services.OpendataError) as err:
         upload(f"{header}\n".encode(), "ancho.csv")
     assert "1001 columnas" in err.value.message and ds_tables() == set() and stored_files(media) == []
+
+
+def test_create_resource_returns_the_resource_with_its_version(db, department, make_official):
+    """Callers get the resource as it is after the upload: current version and datastore flag set."""
+    import io
+
+    from ventanilla.identity.models import Role
+    from ventanilla.opendata import services
+
+    publisher = make_official(Role.DATA_PUBLISHER, department=department)
+    dataset = services.create_dataset(by=publisher, data={"owner_org": department, "title": "Prueba"})
+    resource = services.create_resource(dataset, by=publisher, data={"name": "datos.csv"},
+                                        upload=io.BytesIO(b"a,b\n1,2\n"), filename="datos.csv")
+    assert resource.current_version is not None and resource.current_version.row_count == 1
+    assert resource.datastore_active

@@ -325,6 +325,7 @@ def create_resource(dataset: Dataset, *, by, data: Mapping[str, Any], upload: IO
         )
         if upload is not None:
             add_version(resource, upload=upload, filename=filename or name, by=by, request=request)
+            resource.refresh_from_db()  # add_version worked on its own locked copy
         Dataset.objects.filter(pk=dataset.pk).update(metadata_modified=timezone.now())
         audit_record("opendata.resource_create", actor=by, subject=resource, request=request,
                      data={"dataset": dataset.name, "kind": resource.kind})
