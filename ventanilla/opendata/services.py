@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
@@ -153,9 +153,21 @@ def _tags(values: Iterable[Any]) -> list[Tag]:
         raise OpendataError(_("Son demasiadas palabras clave (máximo %d).") % MAX_TAGS, field="tags")
     tags = []
     for name in names:
-        tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+        tag = Tag.objects.filter(name__iexact=name).first() or _create_tag(name)
         tags.append(tag)
     return tags
+
+
+def _create_tag(name: str) -> Tag:
+    """Another request may create the same tag at the same moment (several web workers)."""
+    try:
+        with transaction.atomic():
+            return Tag.objects.create(name=name)
+    except IntegrityError:
+        tag = Tag.objects.filter(name__iexact=name).first()
+        if tag is None:
+            raise
+        return tag
 
 
 def _themes(values: Iterable[Any]) -> list[Theme]:
@@ -221,6 +233,19 @@ def _apply_dataset_fields(dataset: Dataset, data: Mapping[str, Any]) -> None:
         dataset.state = data["state"]
 
 
+def _save_unique_name(dataset: Dataset) -> None:
+    """Saves the dataset; a name taken meanwhile by a concurrent request (another web worker, after
+    the check above) is the same 409 as a name taken before, not a database error."""
+    try:
+        with transaction.atomic():
+            dataset.save()
+    except IntegrityError:
+        if not Dataset.objects.filter(name=dataset.name).exclude(pk=dataset.pk).exists():
+            raise
+        raise OpendataError(_("Ya existe un conjunto de datos con la clave «%s».") % dataset.name,
+                            field="name", code="duplicate", status=409) from None
+
+
 def create_dataset(*, by, data: Mapping[str, Any], managed_by: str = "", request=None) -> Dataset:
     """Creates a dataset in `data["owner_org"]` (department slug or instance). `data` uses CKAN's
     field names: name (optional: derived from the title), title, notes, license_id, maintainer,
@@ -239,7 +264,7 @@ def create_dataset(*, by, data: Mapping[str, Any], managed_by: str = "", request
                                 field="name", code="duplicate", status=409)
         tags = _tags(data.get("tags") or [])
         themes = _themes(data.get("groups") or [])
-        dataset.save()
+        _save_unique_name(dataset)
         dataset.tags.set(tags)
         dataset.themes.set(themes)
         audit_record("opendata.dataset_create", actor=by, subject=dataset, request=request,
@@ -265,7 +290,7 @@ def update_dataset(dataset: Dataset, *, by, data: Mapping[str, Any], request=Non
                                     field="name", code="duplicate", status=409)
             dataset.name = name
         _apply_dataset_fields(dataset, data)
-        dataset.save()
+        _save_unique_name(dataset)
         if "tags" in data:
             dataset.tags.set(_tags(data.get("tags") or []))
         if "groups" in data:
