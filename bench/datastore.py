@@ -200,11 +200,14 @@ def raw_sql(table: str, params: dict) -> list[tuple[str, list]]:
         where.append(f'"{column}" = {mark}')
         args.append(value)
     if params.get("q"):
+        # The same prefix match as the datastore's `q` ("semaforo" also finds "semaforos"), on the
+        # same stored full text and index.
         if pg:
-            where.append(f"to_tsvector('simple', _full_text) @@ plainto_tsquery('simple', {mark})")
+            where.append(f"_full_text @@ to_tsquery('simple', {mark})")
+            args.append(f"{params['q']}:*")
         else:
             where.append(f'_id IN (SELECT rowid FROM "{table}_fts" WHERE "{table}_fts" MATCH {mark})')
-        args.append(params["q"])
+            args.append(f'"{params["q"]}"*')
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     order = "_id"
     if params.get("sort"):

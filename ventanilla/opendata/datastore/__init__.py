@@ -212,7 +212,7 @@ class Query:
         if not words:
             return
         if is_postgres():
-            self.where.append("to_tsvector('simple', _full_text) @@ to_tsquery('simple', %s)")
+            self.where.append("_full_text @@ to_tsquery('simple', %s)")
             self.args.append(" & ".join(f"{w}:*" for w in words))
         else:
             self.where.append(f"_id IN (SELECT rowid FROM {qn(tables.fts_table(self.table))} WHERE "

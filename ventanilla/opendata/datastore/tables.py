@@ -6,8 +6,10 @@ fingerprint of the row, to count rows added and removed between versions).
 
 The engine-specific parts are small and side by side here:
 
-* PostgreSQL: `COPY ... FROM STDIN` (psycopg 3) to load; a GIN index over
-  `to_tsvector('simple', _full_text)` for `q`; b-tree indexes `(column NULLS FIRST, _id)`.
+* PostgreSQL: `COPY ... FROM STDIN` (psycopg 3) to load; `_full_text` is a `tsvector` column
+  (the loader sends the same folded words, which are already a valid tsvector literal, so nothing
+  is computed twice and `q` never re-parses text per row) with a GIN index for `q`; b-tree indexes
+  `(column NULLS FIRST, _id)`.
 * SQLite: `executemany` in the surrounding transaction; an external-content FTS5 table
   `<table>_fts` over `_full_text`; plain indexes (SQLite appends the rowid, i.e. `_id`).
 
@@ -63,11 +65,32 @@ def adapter(kind: str):
     return None
 
 
+MAX_LEXEME = 2046  # PostgreSQL's longest tsvector word (bytes; our words are ASCII)
+MAX_FULL_TEXT = 500_000  # tsvectors are capped at 1 MB; longer rows keep their first distinct words
+
+
+def full_text_value(words: str) -> str:
+    """The row's folded words as the engine stores them. Only long values need work: PostgreSQL
+    refuses tsvector words over 2,046 bytes and tsvectors over 1 MB (to_tsvector() would drop or
+    fail on them too), so such words are left out and very long rows keep their distinct words up
+    to the cap. Applied on both engines so `q` finds the same rows on each."""
+    if len(words) <= MAX_LEXEME:
+        return words
+    kept, size = [], 0
+    for w in dict.fromkeys(words.split()):
+        if len(w) <= MAX_LEXEME:
+            size += len(w) + 1
+            if size > MAX_FULL_TEXT:
+                break
+            kept.append(w)
+    return " ".join(kept)
+
+
 def create_table(table: str, columns: Sequence[tuple[str, str]]) -> None:
     types = PG_TYPES if is_postgres() else SQLITE_TYPES
     pk = "bigint PRIMARY KEY" if is_postgres() else "INTEGER PRIMARY KEY"
     cols = [f'"_id" {pk}'] + [f"{qn(name)} {types[kind]}" for name, kind in columns]
-    cols += ['"_full_text" text', '"_hash" text']
+    cols += [f'"_full_text" {"tsvector" if is_postgres() else "text"}', '"_hash" text']
     with connection.cursor() as cur:
         cur.execute(f"CREATE TABLE {qn(table)} ({', '.join(cols)})")
 
@@ -83,7 +106,10 @@ class Loader:
         if is_postgres():
             raw = self.cursor.cursor  # the psycopg 3 cursor behind Django's wrapper
             cols = ", ".join(qn(n) for n in self.names)
-            self._copy_cm = raw.copy(f"COPY {qn(table)} ({cols}) FROM STDIN")
+            # FREEZE: the table was created in this same (sub)transaction, so its rows are written
+            # frozen and all-visible. Readers then never rewrite every page to set hint bits (the
+            # first queries after a load used to), and counts can use index-only scans.
+            self._copy_cm = raw.copy(f"COPY {qn(table)} ({cols}) FROM STDIN WITH (FREEZE)")
             self.copy = self._copy_cm.__enter__()
         else:
             marks = ", ".join("?" for _ in self.names)
@@ -124,9 +150,9 @@ def finish_table(table: str, index_columns: Iterable[str]) -> None:
                 cur.execute(f"CREATE INDEX {ix} ON {t} ({qn(name)})")
         if is_postgres():
             cur.execute("SET LOCAL maintenance_work_mem = '128MB'")
-            cur.execute(f"CREATE INDEX \"{table}_fts\" ON {t} USING gin (to_tsvector('simple', _full_text))")
-            # A column list skips statistics on the full-text expression (costly, never needed).
-            cur.execute(f"ANALYZE {t} ({', '.join(qn(c) for c in ['_id', *index_columns])})")
+            cur.execute(f"CREATE INDEX \"{table}_fts\" ON {t} USING gin (_full_text)")
+            # Word frequencies of the tsvector let the planner choose between the GIN and a b-tree.
+            cur.execute(f"ANALYZE {t} ({', '.join(qn(c) for c in ['_id', *index_columns, '_full_text'])})")
         else:
             f = qn(fts_table(table))
             cur.execute(f"CREATE VIRTUAL TABLE {f} USING fts5(_full_text, content={t}, content_rowid=_id, "

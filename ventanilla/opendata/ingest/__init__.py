@@ -193,6 +193,8 @@ def load_table(version: ResourceVersion, tab: files.TabularFile, previous: Resou
                             folded[v] = w
                     parts.append(w)
             words = " ".join(parts)
+            if len(words) > tables.MAX_LEXEME:
+                words = tables.full_text_value(words)
             digest = blake(raw.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
             batch.append((_id, *values, words, digest))
             batch_chars += len(raw)
