@@ -11,6 +11,7 @@ records which worker (pid) served each request id, so "from every worker" is che
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -251,3 +252,52 @@ def test_catalogue_change_reaches_every_worker(shared_db: SharedDatabase, server
     shared_db.call("withdraw_procedure", clave=clave)
     assert len(_served_by_every_worker(server, client, search, absent)) == WORKERS
     assert client.server_errors() == []
+
+
+def test_every_worker_signs_with_the_same_key(shared_db: SharedDatabase, server: Server):
+    """The workers start at once with no key configured (development): exactly one generates the
+    OpenID Connect signing key into the shared folder and every worker publishes that same key."""
+    client = Client(server)
+    keys = []
+
+    def check(response):
+        assert response.status_code == 200, response.text
+        keys.append(response.json()["keys"])
+
+    pids = _served_by_every_worker(server, client, lambda: client.get("/o/.well-known/jwks.json"), check)
+    assert len(pids) == WORKERS
+    assert keys[0] and all(k == keys[0] for k in keys), keys
+    assert client.server_errors() == []
+
+
+def _read_signing_key(key_path: str, barrier, queue) -> None:
+    """A freshly started worker process loading the signing key (spawned: no Django set up yet)."""
+    from django.conf import settings
+
+    settings.configure(OIDC_KEY_PATH=key_path, PRODUCTION=False)
+    from ventanilla.identity import oidc_keys
+
+    barrier.wait(timeout=30)
+    queue.put(oidc_keys.load_private_key_pem())
+
+
+def test_workers_starting_in_the_same_instant_read_one_complete_key(tmp_path):
+    """The race gunicorn's workers run at start-up, made exact with a barrier: one key, never an
+    empty or half-written file read by a worker that lost the race."""
+    context = multiprocessing.get_context("spawn")
+    key_path = tmp_path / "var" / "oidc_rsa.pem"
+    barrier, queue = context.Barrier(WORKERS), context.Queue()
+    processes = [context.Process(target=_read_signing_key, args=(str(key_path), barrier, queue))
+                 for _ in range(WORKERS)]
+    for process in processes:
+        process.start()
+    try:
+        keys = [queue.get(timeout=60) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+    assert keys[0].startswith("-----BEGIN PRIVATE KEY-----")
+    assert keys == [key_path.read_text()] * WORKERS
+    assert [p.name for p in key_path.parent.iterdir()] == ["oidc_rsa.pem"]  # no temporary file left

@@ -7,6 +7,7 @@ web worker can read). Development and tests: a key is generated once into var/ (
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -33,14 +34,19 @@ def load_private_key_pem() -> str:
                 "Configure VENTANILLA_OIDC_PRIVATE_KEY or VENTANILLA_OIDC_KEY_PATH in production."
             )
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Several workers may start at once: each writes a complete key to its own file, and only the
+        # first to link it into place wins, so no worker ever reads a half-written (empty) key.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".oidc-key-")
         try:
-            # O_EXCL: when several workers start at once, exactly one writes the key.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(_generate_pem())
+            os.chmod(tmp, 0o600)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(tmp)
     return path.read_text()
 
 
