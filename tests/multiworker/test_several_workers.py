@@ -16,7 +16,6 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import requests
 
 from .conftest import WORKERS, Server, SharedDatabase
