@@ -65,3 +65,22 @@ def test_one_use_tokens_never_reach_the_request_log():
     assert loggable_path("/llave/confirmar/abc.def-ghi/") == "/llave/confirmar/…"
     assert loggable_path("/llave/contrasena/nueva/MQ/c3x-123/") == "/llave/contrasena/nueva/…"
     assert loggable_path("/tramites/TOR-DGDE-001/") == "/tramites/TOR-DGDE-001/"
+
+
+def test_djangos_own_request_warnings_carry_the_request_id(client, db, caplog):
+    import logging
+
+    from ventanilla.core.logging import RequestIdFilter
+
+    caplog.handler.addFilter(RequestIdFilter())
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        response = client.get("/no-existe/", HTTP_X_REQUEST_ID="abcdef123456")
+    records = [r for r in caplog.records if r.name == "django.request"]
+    assert records and records[0].request_id == response["X-Request-ID"] == "abcdef123456"
+
+
+def test_request_id_is_cleared_when_the_request_finishes(client, db):
+    from ventanilla.core.logging import request_id_var
+
+    client.get("/health", HTTP_X_REQUEST_ID="abcdef123456")
+    assert request_id_var.get() == "-"

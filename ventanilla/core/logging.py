@@ -12,3 +12,7 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         return True
+
+
+def clear_request_id(**kwargs) -> None:
+    request_id_var.set("-")
