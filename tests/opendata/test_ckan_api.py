@@ -349,3 +349,9 @@ def test_download_of_links_and_private_resources(client, catalog, publisher, log
     login_official(publisher)
     assert client.get(f"/datos/recurso/{private.pk}/descargar/").status_code == 302
     assert client.get(f"/datos/recurso/{link.pk}/version/1/descargar/").status_code == 404  # a link has no versions
+
+
+@pytest.mark.parametrize("key", ["²", "١٢", "9" * 40])
+def test_organization_show_with_unicode_or_huge_digits_is_not_found(client, catalog, key):
+    """Found by fuzzing: "²".isdigit() is true but int("²") fails; huge ids overflow."""
+    error(get(client, "organization_show", id=key), 404, "Not Found Error")

@@ -242,7 +242,7 @@ def package_show(call: Call) -> dict[str, Any]:
 def _department(call: Call):
     key = call.text("id", required=True, max_length=100)
     department = org_selectors.department_by_slug(key)
-    if department is None and key.isdigit():
+    if department is None and key.isascii() and key.isdigit() and len(key) < 19:
         department = org_selectors.departments_by_ids([int(key)]).first()
     if department is None or not department.is_active:
         raise not_found(_("No existe la organización «%s».") % key[:100])
