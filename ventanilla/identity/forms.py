@@ -122,7 +122,7 @@ def parse_grants(values) -> list[tuple[int, str]]:
     out = []
     for v in values:
         dept, _sep, role = str(v).partition(":")
-        if dept.isdigit():
+        if dept.isascii() and dept.isdigit() and len(dept) < 19:
             out.append((int(dept), role))
     return out
 

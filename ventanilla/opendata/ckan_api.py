@@ -422,7 +422,7 @@ def _dataset_data(call: Call, *, creating: bool) -> dict[str, Any]:
     if owner not in (None, "") and not hasattr(owner, "pk"):
         owner = str(owner)
         department = org_selectors.department_by_slug(owner)
-        if department is None and owner.isdigit():
+        if department is None and owner.isascii() and owner.isdigit() and len(owner) < 19:
             department = org_selectors.departments_by_ids([int(owner)]).first()
         if department is None:
             raise validation("owner_org", _("No existe la organización «%s».") % owner[:100])
