@@ -8,7 +8,13 @@ class OpendataConfig(AppConfig):
     verbose_name = _("Datos abiertos")
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
         from ventanilla.core.backoffice import Tool, register
+
+        from .signals import tune_connection
+
+        connection_created.connect(tune_connection, dispatch_uid="opendata-tune-connection")
         from ventanilla.identity.models import Role
 
         register(
