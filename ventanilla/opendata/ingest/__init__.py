@@ -11,9 +11,10 @@ Memory stays bounded whatever the file size: the upload is streamed to storage i
 row, rows go to the engine in batches of at most 5,000 rows or ~400 kB of text, and what is kept
 per column is a handful of counters. A 21 MB CSV peaks at ~2.5 MB of Python memory (test); a
 213 MB CSV (2 million rows) loaded on SQLite in 39 s with the whole process at 89 MB resident, and
-on PostgreSQL in 66 s (2 CPUs). One million rows (107 MB): SQLite 18.6 s (executemany into a plain
-table 4.6 s, plus the same b-tree indexes 9.1 s); PostgreSQL 27.0 s (COPY 2.3 s, plus indexes
-6.3 s) — the difference is the two Python passes, the row fingerprints and the full-text index."""
+on PostgreSQL in 66 s (2 CPUs). One million rows (107 MB, bench/datastore.py, 2 shared CPUs):
+SQLite 18.6 s (executemany into a plain table 2.9 s, plus the same b-tree indexes 7.8 s: 2.4x);
+PostgreSQL 19.0 s (COPY 1.7 s, plus indexes 5.1 s: 3.7x) — the difference is the two Python
+passes, the row fingerprints and the full-text index."""
 
 from __future__ import annotations
 
