@@ -11,10 +11,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--quiet-if-present", action="store_true", help="No hace nada si ya existen.")
         parser.add_argument("--history-days", type=int, default=120, help="Días de historial de uso del catálogo.")
-        parser.add_argument("--opendata-full", action="store_true",
-                            help="Infracciones de tránsito con un millón de filas (por omisión, 100 mil).")
         parser.add_argument("--opendata-rows", type=int, default=None,
-                            help="Filas del conjunto de infracciones de tránsito (anula --opendata-full).")
+                            help="Filas del conjunto de infracciones de tránsito (por omisión, un millón).")
 
     def handle(self, *args, **options):
         if not settings.DEMO_DATA_ALLOWED:
@@ -30,8 +28,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             catalog_demo.build(history_days=options["history_days"], stdout=self.stdout)
             identity_demo.build(stdout=self.stdout)
-        fines = options["opendata_rows"] or (
-            opendata_demo.FINES_FULL if options["opendata_full"] else opendata_demo.FINES_DEFAULT)
+        fines = options["opendata_rows"] or opendata_demo.FINES_DEFAULT
         opendata_demo.build(fines_count=fines, stdout=self.stdout)
         for name, result in opendata_publish.refresh_all().items():
             if isinstance(result, Exception):
