@@ -15,19 +15,9 @@ import argparse
 import os
 import random
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1)))))
-    return ordered[k]
+from harness import percentile, temporary_django
 
 
 def typo(word: str, rng: random.Random) -> str:
@@ -49,44 +39,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    tmp = tempfile.TemporaryDirectory(prefix="ventanilla-bench-")
-    os.environ.setdefault("VENTANILLA_VAR_DIR", tmp.name)
-    url = os.environ.get("DATABASE_URL")
-    if url and url.startswith("postgres"):
-        import psycopg
+    with temporary_django("catalog"):
+        from django.core.management import call_command
 
-        base, _sep, _db = url.rpartition("/")
-        name = f"bench_catalog_{os.getpid()}"
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        os.environ["DATABASE_URL"] = f"{base}/{name}"
-        cleanup = lambda: _drop_pg(url, name)  # noqa: E731
-    else:
-        os.environ["DATABASE_URL"] = f"sqlite:///{tmp.name}/bench.sqlite3"
-        cleanup = lambda: None  # noqa: E731
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ventanilla.settings")
-    os.environ.setdefault("VENTANILLA_LOG_LEVEL", "WARNING")
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    try:
         run(args, call_command)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        cleanup()
-        tmp.cleanup()
-
-
-def _drop_pg(url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def run(args, call_command) -> None:

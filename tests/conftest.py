@@ -102,3 +102,18 @@ def login_official(client):
         return c
 
     return do_login
+
+
+@pytest.fixture
+def keep_test_connection():
+    """The real WSGI handler (used by Schemathesis' `from_wsgi`) closes the database connection
+    when a request starts and finishes; inside a test transaction that would close the test's own
+    connection. Django's test client detaches the same signals."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
