@@ -165,7 +165,6 @@ def load_table(version: ResourceVersion, tab: files.TabularFile, previous: Resou
     text_cols = [i for i, k in enumerate(kinds) if k == TEXT and not (tab.geometry and i == ncol - 1)]
     max_len = [0] * ncol
     blake = hashlib.blake2b
-    folded: dict[str, str] = {}
     loader = tables.Loader(table, ids)
     error = None
     _id = 0
@@ -187,13 +186,10 @@ def load_table(version: ResourceVersion, tab: files.TabularFile, previous: Resou
                 if v:
                     if len(v) > max_len[i]:
                         max_len[i] = len(v)
-                    w = folded.get(v)
-                    if w is None:
-                        w = normalise_words(v)
-                        if len(v) <= 64 and len(folded) < 4096:  # repeated values (colonias) fold once
-                            folded[v] = w
-                    parts.append(w)
-            words = " ".join(parts)
+                    parts.append(v)
+            # Folding is character by character, so one call on the joined text gives the same words
+            # as folding each value (and costs one call a row instead of one a value).
+            words = normalise_words(" ".join(parts))
             if len(words) > tables.MAX_LEXEME:
                 words = tables.full_text_value(words)
             digest = blake(raw.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()

