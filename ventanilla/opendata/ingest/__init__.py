@@ -12,8 +12,8 @@ row, rows go to the engine in batches of at most 5,000 rows or ~400 kB of text, 
 per column is a handful of counters. A 21 MB CSV peaks at ~2.5 MB of Python memory (test); a
 213 MB CSV (2 million rows) loaded on SQLite in 39 s with the whole process at 89 MB resident, and
 on PostgreSQL in 66 s (2 CPUs). One million rows (107 MB, bench/datastore.py, 2 shared CPUs):
-SQLite 18.6 s (executemany into a plain table 2.9 s, plus the same b-tree indexes 7.8 s: 2.4x);
-PostgreSQL 19.0 s (COPY 1.7 s, plus indexes 5.1 s: 3.7x) — the difference is the two Python
+SQLite 18.4 s (executemany into a plain table 2.8 s, plus the same b-tree indexes 8.2 s: 2.3x);
+PostgreSQL 17.9 s (COPY 1.8 s, plus indexes 5.5 s: 3.3x) — the difference is the two Python
 passes, the row fingerprints and the full-text index."""
 
 from __future__ import annotations
