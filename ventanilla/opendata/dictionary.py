@@ -14,24 +14,9 @@ from ventanilla.audit.services import record as audit_record
 
 from .models import DataField
 from .services import OpendataError, require_publisher
+from .services import _text as _clean_text  # the same text rules as every other field
 
 LIMITS = {"label": 200, "description": 5000, "unit": 50}
-
-
-def _clean_text(value: Any, *, field: str, label: str, max_length: int) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise OpendataError(_("%(label)s debe ser texto.") % {"label": label}, field=field)
-    value = value.strip()
-    if len(value) > max_length:
-        raise OpendataError(
-            _("%(label)s es demasiado largo (máximo %(max)d caracteres).") % {"label": label, "max": max_length},
-            field=field,
-        )
-    if "<" in value or ">" in value or "\x00" in value:
-        raise OpendataError(_("%(label)s no puede contener los signos < ni >.") % {"label": label}, field=field)
-    return value
 
 
 def update_data_field(field: DataField, *, by, data: Mapping[str, Any], request=None) -> DataField:

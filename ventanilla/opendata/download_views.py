@@ -37,7 +37,8 @@ def content_type_for(version: ResourceVersion, resource: Resource) -> str:
     return guessed or "application/octet-stream"
 
 
-def _serve(resource: Resource, version: ResourceVersion | None) -> HttpResponse:
+def serve_version(resource: Resource, version: ResourceVersion | None) -> HttpResponse:
+    """The stored file of `version` as an attachment (404 when there is none)."""
     if version is None or not version.file:
         raise Http404
     try:
@@ -60,7 +61,7 @@ def download(request: HttpRequest, resource_id) -> HttpResponse:
         raise Http404
     if resource.kind == Resource.Kind.LINK:
         return HttpResponseRedirect(resource.url)
-    return _serve(resource, resource.current_version)
+    return serve_version(resource, resource.current_version)
 
 
 @require_safe
@@ -68,4 +69,4 @@ def download_version(request: HttpRequest, resource_id, number: int) -> HttpResp
     resource = selectors.resource_by_id(str(resource_id), _caller(request))
     if resource is None:
         raise Http404
-    return _serve(resource, resource.versions.filter(number=number).first())
+    return serve_version(resource, resource.versions.filter(number=number).first())

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Count
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -307,16 +307,10 @@ def resource_export(request: HttpRequest, name: str, resource_id, fmt: str) -> H
 @require_GET
 def version_download(request: HttpRequest, name: str, resource_id, number: int) -> HttpResponse:
     """The file of any version of an uploaded resource, as it was uploaded."""
+    from .download_views import serve_version
+
     dataset, resource = _resource(request, name, resource_id)
-    version = resource.versions.filter(number=number).first()
-    if version is None or not version.file:
-        raise Http404
-    try:
-        handle = version.file.open("rb")
-    except (FileNotFoundError, OSError):
-        raise Http404 from None
-    filename = version.original_filename or version.file.name.rsplit("/", 1)[-1]
-    return FileResponse(handle, as_attachment=True, filename=filename)
+    return serve_version(resource, resource.versions.filter(number=number).first())
 
 
 # --- Chart builder -----------------------------------------------------------------------------
