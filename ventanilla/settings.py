@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "ventanilla.catalog",
     "ventanilla.portal",
     "ventanilla.opendata",
+    "ventanilla.procedures",
+    "ventanilla.payments",
 ]
 
 MIDDLEWARE = [

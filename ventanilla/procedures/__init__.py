@@ -1,0 +1,1 @@
+"""Online procedures (issue 3). For now: the legal business-day calendar."""
