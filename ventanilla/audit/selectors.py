@@ -7,7 +7,3 @@ from .models import AuditEntry
 
 def entries_for_subject(subject_type: str, subject_id: str) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(subject_type=subject_type, subject_id=str(subject_id)).order_by("-seq")
-
-
-def entries_by_actor(actor_id: int) -> QuerySet[AuditEntry]:
-    return AuditEntry.objects.filter(actor_id=actor_id).order_by("-seq")

@@ -12,10 +12,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import LifeEvent, Procedure, ProcedureVersion, Requirement, SearchSynonym
-from .search import SearchHit, normalize, search  # noqa: F401  (re-exported for the portal)
+from .search import SearchHit, search  # noqa: F401  (re-exported for the portal)
 
 __all__ = [
-    "LifeEventCount", "MonthlyUsage", "SearchHit", "document_types_held_by_city", "editor_procedures",
+    "LifeEventCount", "MonthlyUsage", "SearchHit", "editor_procedures",
     "life_event_by_slug", "life_events_with_counts", "monthly_usage", "most_requested", "procedure_by_clave",
     "procedure_versions", "procedures_in_life_event", "published_procedures", "search", "synonyms",
 ]
@@ -96,12 +96,6 @@ def most_requested(limit: int = 8, days: int = 90) -> list[Procedure]:
     return list(qs[: max(0, int(limit))])
 
 
-def document_types_held_by_city():
-    from .models import DocumentType
-
-    return DocumentType.objects.filter(held_by_city=True)
-
-
 def synonyms() -> QuerySet[SearchSynonym]:
     return SearchSynonym.objects.order_by("term")
 
@@ -125,10 +119,6 @@ def procedure_with_details(pk: int) -> Procedure:
 
 def procedure_versions(procedure: Procedure) -> QuerySet[ProcedureVersion]:
     return procedure.versions.select_related("author").order_by("-number")
-
-
-def normalize_query(text: str) -> str:
-    return normalize(text)
 
 
 @dataclass(frozen=True)

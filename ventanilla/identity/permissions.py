@@ -5,7 +5,7 @@ factor (TOTP) in this session; without a confirmed device they are sent to enrol
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
@@ -45,11 +45,6 @@ def departments_where(user, *roles: str) -> list:
     return list(org_selectors.departments_by_ids(ids))
 
 
-def is_backoffice_ready(user) -> bool:
-    """Signed in as an official with a second factor verified in this session."""
-    return bool(getattr(user, "is_authenticated", False) and user.is_official and user.is_verified())
-
-
 def official_required(*roles: str) -> Callable:
     """Decorator for back-office views. Anonymous → sign-in; official without verified 2FA →
     the second-factor page (enrolment if they have no device); resident or missing role → 403."""
@@ -80,8 +75,3 @@ def two_factor_url(next_url: str) -> str:
     from django.utils.http import urlencode
 
     return f"{reverse('identity:two_factor')}?{urlencode({'next': next_url})}"
-
-
-def require_roles(user, roles: Iterable[str]) -> None:
-    if not has_role(user, *roles):
-        raise PermissionDenied
