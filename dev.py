@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -50,7 +51,21 @@ def start(args: argparse.Namespace) -> None:
     run(str(PYTHON), "manage.py", "seed_demo", "--quiet-if-present")
     address = f"{args.host}:{args.port}"
     run(str(PYTHON), "manage.py", "demo_logins", "--url", f"http://{address}/")
-    os.execv(str(PYTHON), [str(PYTHON), "manage.py", "runserver", address, "--noreload"])
+    # The background worker (legal deadlines, housekeeping; docs/jobs.md) runs beside the server
+    # and stops with it: Ctrl-C reaches both, and the worker is asked to stop when the server ends.
+    worker = subprocess.Popen([str(PYTHON), "manage.py", "run_worker"], cwd=ROOT)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` of dev.py also stops both
+    try:
+        subprocess.run([str(PYTHON), "manage.py", "runserver", address, "--noreload"], cwd=ROOT)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if worker.poll() is None:
+            worker.terminate()  # SIGTERM: the job in hand finishes first
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
 
 
 def test(args: argparse.Namespace) -> None:

@@ -6,8 +6,9 @@ import itertools
 
 import pytest
 
-# Departments, offices, document types and complete procedures, for every suite that needs a catalogue.
-pytest_plugins = ["tests.catalog_fixtures"]
+# Departments, offices, document types and complete procedures, for every suite that needs a catalogue;
+# a demonstration signing CA for the whole session, so any test can issue signed documents.
+pytest_plugins = ["tests.catalog_fixtures", "tests.documents_fixtures", "tests.procedures_fixtures"]
 
 _counter = itertools.count(1)
 

@@ -79,12 +79,29 @@ def _translate_pydantic(err: dict) -> str:
 
 
 def register_routers() -> None:
-    """Each app contributes its router here; imported once from urls.py."""
+    """Each app contributes its router here; imported once from urls.py.
+
+    An app joins the API by having an `api` module with a `router` and a `API_PREFIX`
+    ("/pagos/", ...); the catalogue and identity routers predate the convention."""
+    import importlib
+    import importlib.util
+
+    from django.apps import apps
+
     from ventanilla.catalog.api import router as catalog_router
     from ventanilla.identity.api import router as identity_router
 
     api.add_router("/catalogo/", catalog_router)
     api.add_router("/identidad/", identity_router)
+    for config in apps.get_app_configs():
+        if not config.name.startswith("ventanilla.") or config.label in ("catalog", "identity"):
+            continue
+        if importlib.util.find_spec(f"{config.name}.api") is None:
+            continue
+        module = importlib.import_module(f"{config.name}.api")
+        prefix = getattr(module, "API_PREFIX", None)
+        if prefix and hasattr(module, "router"):
+            api.add_router(prefix, module.router)
 
 
 register_routers()

@@ -82,6 +82,9 @@ INSTALLED_APPS = [
     "ventanilla.opendata",
     "ventanilla.procedures",
     "ventanilla.payments",
+    "ventanilla.files",
+    "ventanilla.documents",
+    "ventanilla.notifications",
 ]
 
 MIDDLEWARE = [
@@ -95,6 +98,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "ventanilla.procedures.kiosk.KioskMiddleware",  # kiosk terminals: session policy, presentation
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "ventanilla.core.middleware.SecurityHeadersMiddleware",
@@ -115,6 +119,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "ventanilla.core.context_processors.city",
+                "ventanilla.notifications.context_processors.unread",
             ],
         },
     },
@@ -242,6 +247,17 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
 
+# --- Signed documents (ventanilla.documents, docs/documents.md) ------------------------------
+# The municipality's signing key and certificates (PEM paths; lists are comma-separated). Unset
+# outside production: the demonstration CA in VENTANILLA_SIGNING_DEMO_DIR (`manage.py signing_demo_ca`).
+VENTANILLA_SIGNING_KEY = env("VENTANILLA_SIGNING_KEY", "")
+VENTANILLA_SIGNING_CERT = env("VENTANILLA_SIGNING_CERT", "")
+VENTANILLA_SIGNING_KEY_PASSWORD = env("VENTANILLA_SIGNING_KEY_PASSWORD", "")
+VENTANILLA_SIGNING_CHAIN = env_list("VENTANILLA_SIGNING_CHAIN")
+VENTANILLA_SIGNING_TRUST_ROOTS = env_list("VENTANILLA_SIGNING_TRUST_ROOTS")
+VENTANILLA_SIGNING_PREVIOUS_CERTS = env_list("VENTANILLA_SIGNING_PREVIOUS_CERTS")
+VENTANILLA_SIGNING_DEMO_DIR = Path(env("VENTANILLA_SIGNING_DEMO_DIR", str(VAR_DIR / "signing")))
+
 # --- Content-Security-Policy (django-csp 4): nothing from outside the platform ----------------
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -289,6 +305,28 @@ STORAGES = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Mi expediente (ventanilla.files): residents' uploads, encrypted at rest (docs/files.md) ---
+# Largest file a resident may upload (PDF, JPG or PNG), in bytes.
+VENTANILLA_UPLOAD_MAX_BYTES = int(env("VENTANILLA_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
+# Most documents a resident may upload to their file.
+VENTANILLA_FILES_MAX_PER_RESIDENT = int(env("VENTANILLA_FILES_MAX_PER_RESIDENT", "200"))
+# Master key (base64 of 32 bytes) wrapping each document's key; required in production. Older keys,
+# still able to open documents until `manage.py files_rewrap` has run, go in VENTANILLA_FILES_KEYS.
+VENTANILLA_FILES_KEY = env("VENTANILLA_FILES_KEY", "")
+VENTANILLA_FILES_KEYS = env_list("VENTANILLA_FILES_KEYS")
+
+# --- Online requests: the resident's journey and kiosk mode (docs/procedures.md) ----------------
+# Most files one form submission may carry (documents of a request, a correction's answer).
+VENTANILLA_UPLOADS_PER_REQUEST = int(env("VENTANILLA_UPLOADS_PER_REQUEST", "20"))
+# Days an untouched draft is kept before the deadline worker marks it expired.
+VENTANILLA_DRAFT_TTL_DAYS = int(env("VENTANILLA_DRAFT_TTL_DAYS", "30"))
+# Kiosk terminals: one secret token per terminal (at least 24 characters, comma-separated); opening
+# /kiosco/activar/<token>/ on a terminal turns kiosk mode on there. Sessions on a kiosk end after
+# VENTANILLA_KIOSK_IDLE_SECONDS without activity, with a warning VENTANILLA_KIOSK_WARNING_SECONDS before.
+VENTANILLA_KIOSK_TOKENS = env_list("VENTANILLA_KIOSK_TOKENS")
+VENTANILLA_KIOSK_IDLE_SECONDS = int(env("VENTANILLA_KIOSK_IDLE_SECONDS", "120"))
+VENTANILLA_KIOSK_WARNING_SECONDS = int(env("VENTANILLA_KIOSK_WARNING_SECONDS", "30"))
 
 # --- E-mail -----------------------------------------------------------------------------------
 EMAIL_BACKEND = env(
@@ -342,7 +380,44 @@ LOGGING = {
     },
 }
 
+# --- Background jobs (ventanilla.core.jobs, docs/jobs.md) --------------------------------------
+# Empty (or "database"): the queue lives in the database, no other service. "redis://host:6379/0": Redis.
+VENTANILLA_JOBS_BROKER = env("VENTANILLA_JOBS_BROKER", "")
+VENTANILLA_JOBS_PREFIX = env("VENTANILLA_JOBS_PREFIX", "ventanilla:jobs")
+# A job whose worker stops renewing its lease for this long is run again by another worker.
+VENTANILLA_JOBS_LEASE_SECONDS = int(env("VENTANILLA_JOBS_LEASE_SECONDS", "60"))
+VENTANILLA_JOBS_POLL_SECONDS = float(env("VENTANILLA_JOBS_POLL_SECONDS", "1"))
+VENTANILLA_JOBS_KEEP_DAYS = int(env("VENTANILLA_JOBS_KEEP_DAYS", "7"))
+# How often the legal deadlines (afirmativa/negativa ficta, unanswered corrections) and abandoned drafts are swept.
+VENTANILLA_DEADLINE_SWEEP_SECONDS = int(env("VENTANILLA_DEADLINE_SWEEP_SECONDS", "300"))
+VENTANILLA_DRAFT_SWEEP_SECONDS = int(env("VENTANILLA_DRAFT_SWEEP_SECONDS", "3600"))
+
 # Demo credentials are generated by `manage.py seed_demo`; never used in production.
 DEMO_DATA_ALLOWED = not PRODUCTION
 # Unidad de Medida y Actualización (pesos), used by the catalogue's fee formulas (constant UMA).
 VENTANILLA_UMA_MXN = env("VENTANILLA_UMA_MXN", "113.14")
+
+# --- Payments (docs/payments.md) -----------------------------------------------------------------
+# Which provider takes the money: "sandbox" (the platform's own simulated processor) or "openpay".
+VENTANILLA_PAYMENT_PROVIDER = env("VENTANILLA_PAYMENT_PROVIDER", "sandbox")
+VENTANILLA_PAYMENT_DUE_DAYS = int(env("VENTANILLA_PAYMENT_DUE_DAYS", "30"))
+VENTANILLA_PAYMENT_REFERENCE_PREFIX = env("VENTANILLA_PAYMENT_REFERENCE_PREFIX", "35")
+# The sandbox signs its webhooks with this secret (HMAC-SHA256); empty = derived from SECRET_KEY.
+VENTANILLA_SANDBOX_WEBHOOK_SECRET = env("VENTANILLA_SANDBOX_WEBHOOK_SECRET", "")
+# "inline" hands the sandbox's signed webhooks to the platform's webhook handler in-process;
+# "http" POSTs them to SITE_URL/pagos/webhook/sandbox/ as a remote provider would.
+VENTANILLA_SANDBOX_WEBHOOK_DELIVERY = env("VENTANILLA_SANDBOX_WEBHOOK_DELIVERY", "inline")
+VENTANILLA_OPENPAY_MERCHANT_ID = env("VENTANILLA_OPENPAY_MERCHANT_ID", "")
+VENTANILLA_OPENPAY_PRIVATE_KEY = env("VENTANILLA_OPENPAY_PRIVATE_KEY", "")
+VENTANILLA_OPENPAY_PUBLIC_KEY = env("VENTANILLA_OPENPAY_PUBLIC_KEY", "")
+VENTANILLA_OPENPAY_PRODUCTION = env_bool("VENTANILLA_OPENPAY_PRODUCTION", False)
+VENTANILLA_OPENPAY_WEBHOOK_USER = env("VENTANILLA_OPENPAY_WEBHOOK_USER", "")
+VENTANILLA_OPENPAY_WEBHOOK_PASSWORD = env("VENTANILLA_OPENPAY_WEBHOOK_PASSWORD", "")
+VENTANILLA_OPENPAY_TIMEOUT_SECONDS = float(env("VENTANILLA_OPENPAY_TIMEOUT_SECONDS", "20"))
+# Receipts carry the data of a CFDI 4.0 (SAT Anexo 20). EKU9003173C9 is SAT's public test RFC.
+VENTANILLA_CFDI_EMISOR_RFC = env("VENTANILLA_CFDI_EMISOR_RFC", "" if PRODUCTION else "EKU9003173C9")
+VENTANILLA_CFDI_EMISOR_NAME = env("VENTANILLA_CFDI_EMISOR_NAME", CITY["government"].upper())
+VENTANILLA_CFDI_EMISOR_REGIMEN = env("VENTANILLA_CFDI_EMISOR_REGIMEN", "603")
+VENTANILLA_CFDI_LUGAR_EXPEDICION = env("VENTANILLA_CFDI_LUGAR_EXPEDICION", "27000")
+VENTANILLA_CFDI_CLAVE_PROD_SERV = env("VENTANILLA_CFDI_CLAVE_PROD_SERV", "93161700")
+VENTANILLA_CFDI_CLAVE_UNIDAD = env("VENTANILLA_CFDI_CLAVE_UNIDAD", "E48")

@@ -16,6 +16,11 @@ urlpatterns = [
     path("", include("ventanilla.opendata.api_urls")),  # /api/3/action/… (CKAN), /datos/recurso/…/descargar/
     path("", include("ventanilla.opendata.urls")),  # /datos/… (open data pages)
     path("", include("ventanilla.opendata.backoffice_urls")),  # /oficina/datos/… (publishers)
+    path("", include("ventanilla.procedures.urls")),
+    path("", include("ventanilla.payments.urls")),
+    path("", include("ventanilla.files.urls")),
+    path("", include("ventanilla.documents.urls")),
+    path("", include("ventanilla.notifications.urls")),
     path("o/", include("ventanilla.identity.oidc_urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -11,11 +11,11 @@ from django.db.models import Count, IntegerField, Prefetch, Q, QuerySet, Sum, Va
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import LifeEvent, Procedure, ProcedureVersion, Requirement, SearchSynonym
+from .models import DocumentType, LifeEvent, Procedure, ProcedureVersion, Requirement, SearchSynonym
 from .search import SearchHit, search  # noqa: F401  (re-exported for the portal)
 
 __all__ = [
-    "LifeEventCount", "MonthlyUsage", "SearchHit", "editor_procedures",
+    "LifeEventCount", "MonthlyUsage", "SearchHit", "document_types", "editor_procedures",
     "life_event_by_slug", "life_events_with_counts", "monthly_usage", "most_requested", "procedure_by_clave",
     "procedure_versions", "procedures_in_life_event", "published_procedures", "search", "synonyms",
 ]
@@ -100,6 +100,11 @@ def synonyms() -> QuerySet[SearchSynonym]:
     return SearchSynonym.objects.order_by("term")
 
 
+def document_types() -> QuerySet[DocumentType]:
+    """Every kind of document the catalogue knows, by name (forms that ask which one it is)."""
+    return DocumentType.objects.order_by("name")
+
+
 def editor_procedures(departments) -> QuerySet[Procedure]:
     """All procedures (any status) of the given departments, for the back office."""
     return Procedure.objects.filter(department__in=departments).select_related("department").order_by("name", "clave")
@@ -153,3 +158,13 @@ def monthly_usage(*, until=None) -> list[MonthlyUsage]:
                      r["procedure__department__name"] or "", int(r["views"] or 0), int(r["starts"] or 0))
         for r in rows
     ]
+
+
+def document_type_codes() -> list[str]:
+    return list(DocumentType.objects.order_by("code").values_list("code", flat=True))
+
+
+def document_types_held_by_city() -> list[str]:
+    """Codes of the documents the municipality issues or keeps itself: a procedure never asks a
+    resident for one of these (LNETB art. 40: the authority may not ask again for what it holds)."""
+    return list(DocumentType.objects.filter(held_by_city=True).values_list("code", flat=True))

@@ -11,6 +11,10 @@ sign in: add the base-32 secret below to any authenticator app, or run
 | ventanilla.dgde@torreon.example  | counter clerk, Desarrollo Económico    | GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJR |
 | catalogo@torreon.example         | catalogue editor, DGDE and Tesorería   | GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJS |
 | admin@torreon.example            | platform administrator                 | GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJT |
+| revisor.pc@torreon.example       | reviewer, Protección Civil             | GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJU |
+| revisor.dtv@torreon.example      | reviewer, Tránsito y Vialidad          | GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJV |
+| revisor.dgotu@torreon.example    | reviewer, Ordenamiento Territorial     | GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJW |
+| analista@torreon.example         | analyst (measurement dashboard)        | GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJX |
 """
 
 from __future__ import annotations
@@ -56,6 +60,9 @@ RESIDENT = {
 DEPARTMENTS = {
     "desarrollo-economico": ("Dirección General de Desarrollo Económico", "DGDE"),
     "tesoreria": ("Tesorería Municipal", "TES"),
+    "proteccion-civil": ("Dirección Municipal de Protección Civil y Bomberos", "PCB"),
+    "transito-vialidad": ("Dirección de Tránsito y Vialidad", "DTV"),
+    "ordenamiento-territorial": ("Dirección General de Ordenamiento Territorial y Urbanismo", "DGOTU"),
 }
 
 OFFICIALS = (
@@ -71,6 +78,18 @@ OFFICIALS = (
     DemoOfficial("admin@torreon.example", "Patricia", "Mendoza",
                  (("desarrollo-economico", Role.PLATFORM_ADMIN),), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJT",
                  "Administradora de la plataforma"),
+    DemoOfficial("revisor.pc@torreon.example", "Daniela", "Treviño",
+                 (("proteccion-civil", Role.REVIEWER),), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJU",
+                 "Revisora de Protección Civil"),
+    DemoOfficial("revisor.dtv@torreon.example", "Óscar", "Castañeda",
+                 (("transito-vialidad", Role.REVIEWER),), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJV",
+                 "Revisor de Tránsito y Vialidad"),
+    DemoOfficial("revisor.dgotu@torreon.example", "Laura", "Esparza",
+                 (("ordenamiento-territorial", Role.REVIEWER),), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJW",
+                 "Revisora de Ordenamiento Territorial"),
+    DemoOfficial("analista@torreon.example", "Miguel", "Rangel",
+                 (("desarrollo-economico", Role.ANALYST),), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJX",
+                 "Analista (medición de trámites)"),
 )
 
 

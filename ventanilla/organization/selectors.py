@@ -31,3 +31,7 @@ def offices_by_ids(ids) -> QuerySet[Office]:
 
 def offices_of_departments(department_ids) -> QuerySet[Office]:
     return Office.objects.filter(department_id__in=list(department_ids)).select_related("department")
+
+
+def departments_by_slugs(slugs) -> QuerySet[Department]:
+    return Department.objects.filter(slug__in=list(slugs))

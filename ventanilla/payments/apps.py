@@ -1,3 +1,5 @@
+"""Payments (issue 3 §6): payment orders with their línea de captura, providers behind one
+interface, verified webhooks, crediting exactly once, receipts, reconciliation."""
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -7,3 +9,8 @@ class PaymentsConfig(AppConfig):
     label = "payments"
     verbose_name = _("Pagos")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .expediente import register_section
+
+        register_section()

@@ -61,3 +61,34 @@ def format_pesos(centavos: int) -> str:
     sign = "-" if centavos < 0 else ""
     pesos, cents = divmod(abs(centavos), 100)
     return f"{sign}${pesos:,}.{cents:02d}"
+
+
+def centavos_from_decimal(value) -> int:
+    """An amount in pesos as a provider sends it (JSON number parsed as Decimal, or its text)
+    -> centavos. Exact: rejects more than two decimals, non-finite values and floats (a float
+    may already have lost the centavos)."""
+    from decimal import Decimal, InvalidOperation
+
+    if isinstance(value, (bool, float)):
+        raise TypeError("parse provider amounts as Decimal, not float")
+    try:
+        amount = Decimal(value) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError, TypeError) as exc:
+        raise ValueError(f"not an amount: {value!r}") from exc
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {value!r}")
+    centavos = amount * 100
+    if centavos != centavos.to_integral_value():
+        raise ValueError(f"more than two decimals: {value!r}")
+    if abs(centavos) >= MAX_CENTAVOS:
+        raise ValueError(f"amount out of range: {value!r}")
+    return int(centavos)
+
+
+def pesos_decimal(centavos: int):
+    """123450 -> Decimal('1234.50'), the form payment APIs take."""
+    from decimal import Decimal
+
+    if isinstance(centavos, bool) or not isinstance(centavos, int):
+        raise TypeError("amounts are integer centavos")
+    return Decimal(centavos).scaleb(-2).quantize(Decimal("0.01"))

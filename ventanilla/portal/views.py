@@ -102,9 +102,14 @@ def procedure_start(request: HttpRequest, clave: str) -> HttpResponse:
     procedure = catalog.procedure_by_clave(clave)
     if procedure is None or not procedure.channel_online:
         raise Http404
-    if request.method == "POST":
-        catalog_services.record_start(procedure)
-    return render(request, "portal/procedure_start.html", {"procedure": procedure})
+    from ventanilla.procedures import selectors as procedures
+
+    definition = procedures.definition_for_procedure(procedure)
+    online = definition is not None and definition.published_version_id is not None and definition.is_active
+    if request.method == "POST" and not online:
+        catalog_services.record_start(procedure)  # an online start is counted when its draft begins
+    drafts = list(procedures.requests_of(request.user).filter(procedure=procedure, status="draft")[:5]) if online else []
+    return render(request, "portal/procedure_start.html", {"procedure": procedure, "online": online, "drafts": drafts})
 
 
 @require_GET
