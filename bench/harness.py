@@ -46,6 +46,8 @@ def temporary_django(prefix: str) -> Iterator[None]:
     else:
         os.environ["DATABASE_URL"] = f"sqlite:///{tmp.name}/bench.sqlite3"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ventanilla.settings")
+    # Production's behaviour: no DEBUG (which keeps every SQL statement in memory and logs it).
+    os.environ.setdefault("VENTANILLA_DEBUG", "false")
     os.environ.setdefault("VENTANILLA_LOG_LEVEL", "WARNING")
 
     import django

@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "ventanilla.core.middleware.SlidingSessionMiddleware",  # idle timeout without a write per request
     "ventanilla.core.middleware.ExplicitLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -173,7 +174,10 @@ LOGOUT_REDIRECT_URL = "portal:home"
 
 # Sessions expire after inactivity (sliding window).
 SESSION_COOKIE_AGE = int(env("VENTANILLA_SESSION_SECONDS", str(30 * 60)))
-SESSION_SAVE_EVERY_REQUEST = True
+# The expiry slides with activity (core.middleware.SlidingSessionMiddleware), written at most
+# once a minute rather than on every request.
+SESSION_SAVE_EVERY_REQUEST = False
+VENTANILLA_SESSION_REFRESH_SECONDS = int(env("VENTANILLA_SESSION_REFRESH_SECONDS", "60"))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True

@@ -8,6 +8,8 @@ admin.site.site_header = f"Ventanilla · {settings.CITY['name']}"
 admin.site.site_title = "Ventanilla"
 
 urlpatterns = [
+    # First: the JSON API is the busiest path, and its prefix is a single check for everything else.
+    path("api/v1/", api.urls),
     path("", include("ventanilla.core.urls")),
     path("", include("ventanilla.portal.urls")),
     path("", include("ventanilla.identity.urls")),  # /llave/… (residents) and /oficina/… (back office)
@@ -22,7 +24,6 @@ urlpatterns = [
     path("", include("ventanilla.documents.urls")),
     path("", include("ventanilla.notifications.urls")),
     path("o/", include("ventanilla.identity.oidc_urls")),
-    path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("oficina/admin/", admin.site.urls),
 ]

@@ -164,18 +164,63 @@ def test_password_change_requires_login_and_old_password(client, make_resident):
 
 
 def test_session_expires_after_inactivity(client, make_resident, settings):
-    assert settings.SESSION_COOKIE_AGE == 30 * 60 and settings.SESSION_SAVE_EVERY_REQUEST
+    assert settings.SESSION_COOKIE_AGE == 30 * 60
     client.force_login(make_resident())
     assert client.get(reverse("identity:my_data")).status_code == 200
     from django.contrib.sessions.models import Session
 
     session = Session.objects.get(session_key=client.session.session_key)
-    # Each request slides the expiry 30 minutes ahead...
+    # Activity slides the expiry 30 minutes ahead...
     assert abs((session.expire_date - timezone.now()).total_seconds() - 1800) < 60
     # ...and once 30 minutes pass without activity the session is gone.
     Session.objects.filter(pk=session.pk).update(expire_date=timezone.now() - timedelta(seconds=1))
     response = client.get(reverse("identity:my_data"))
     assert response.status_code == 302 and "/llave/entrar/" in response.url
+
+
+def test_activity_slides_the_expiry_with_at_most_one_write_a_minute(client, make_resident, monkeypatch):
+    """A signed-in person's requests do not write the session each time; a request more than
+    VENTANILLA_SESSION_REFRESH_SECONDS after the last write does, and renews the cookie."""
+    import time as time_module
+
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(make_resident())
+    client.get(reverse("identity:my_data"))  # the first request marks the session
+    key = client.session.session_key
+    Session.objects.filter(pk=key).update(expire_date=timezone.now() + timedelta(minutes=10))
+
+    def session_writes() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("identity:my_data"))
+        assert response.status_code == 200
+        written = [q for q in queries.captured_queries if q["sql"].startswith(("UPDATE", "INSERT"))
+                   and "django_session" in q["sql"]]
+        return len(written), response.cookies.get(settings.SESSION_COOKIE_NAME)
+
+    writes, cookie = session_writes()
+    assert writes == 0 and cookie is None  # within the minute: nothing written, cookie untouched
+    assert (Session.objects.get(pk=key).expire_date - timezone.now()).total_seconds() < 11 * 60
+
+    later = time_module.time() + 61
+    monkeypatch.setattr(time_module, "time", lambda: later)
+    writes, cookie = session_writes()
+    assert writes == 1 and cookie is not None and cookie.value == key
+    remaining = (Session.objects.get(pk=key).expire_date - timezone.now()).total_seconds()
+    assert abs(remaining - 1800) < 120  # slid 30 minutes ahead again
+
+
+def test_a_stale_cookie_creates_no_session(client, db):
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    client.cookies[settings.SESSION_COOKIE_NAME] = "x" * 32
+    response = client.get(reverse("identity:my_data"))
+    assert response.status_code == 302
+    assert not Session.objects.exists()
 
 
 def test_failures_fade_after_a_quiet_spell(db):

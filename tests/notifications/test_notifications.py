@@ -1,5 +1,5 @@
-"""notifications: inbox rows in the caller's transaction, e-mail after commit, idempotent keys, and
-an inbox nobody else can read."""
+"""notifications: inbox rows and their e-mail jobs in the caller's transaction, e-mail sent by the
+worker (retried when the server fails), idempotent keys, and an inbox nobody else can read."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from django.core import mail
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from ventanilla.core import jobs
+from ventanilla.core.models import Job
 from ventanilla.identity.models import Role
 from ventanilla.notifications import selectors, services
 from ventanilla.notifications.models import Notification
@@ -26,15 +29,22 @@ def notify(user, **kwargs):
 
 # --- notify() ----------------------------------------------------------------------------------
 
-def test_notify_writes_the_row_and_mails_after_commit(make_resident, django_capture_on_commit_callbacks, settings):
+def run_jobs() -> int:
+    """What a worker does: runs every queued job (here, the e-mails)."""
+    return jobs.run_worker(once=True, schedule=False, handle_signals=False)
+
+
+def test_notify_writes_the_row_and_an_email_job_the_worker_sends(make_resident, settings):
     settings.SITE_URL = "https://tramites.torreon.gob.mx"
     resident = make_resident(given_names="Lucía")
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with CaptureQueriesContext(connection) as queries:
         n = notify(resident, url="/tramites/solicitudes/123/")
-        assert Notification.objects.filter(pk=n.pk).exists()
-        assert mail.outbox == []  # nothing before the commit
-    for callback in callbacks:
-        callback()
+    assert Notification.objects.filter(pk=n.pk).exists()
+    assert not any("SELECT" in q["sql"] for q in queries.captured_queries)  # writes only, no read first
+    assert mail.outbox == []  # the request never waits for a mail server
+    job = Job.objects.get(name="notifications.email")
+    assert job.kwargs == {"notification_id": n.pk} and job.state == "queued"
+    assert run_jobs() == 1
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [resident.email]
@@ -45,62 +55,63 @@ def test_notify_writes_the_row_and_mails_after_commit(make_resident, django_capt
     assert "https://tramites.torreon.gob.mx/avisos/" in message.body
     n.refresh_from_db()
     assert n.emailed_at is not None and n.read_at is None
-    # A second delivery attempt does nothing.
+    # A second delivery of the same job (at-least-once queues) sends nothing more.
     assert services.send_email(n.pk) is False
     assert len(mail.outbox) == 1
 
 
-def test_rolled_back_notification_is_neither_stored_nor_mailed(make_resident, django_capture_on_commit_callbacks):
+def test_rolled_back_notification_is_neither_stored_nor_mailed(make_resident):
     resident = make_resident()
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError), \
-            transaction.atomic():
+    with pytest.raises(RuntimeError), transaction.atomic():
         notify(resident)
         raise RuntimeError("the status change failed")
-    assert callbacks == []
     assert not Notification.objects.exists()
+    assert not Job.objects.exists()
+    assert run_jobs() == 0
     assert mail.outbox == []
 
 
-def test_key_makes_it_idempotent(make_resident, django_capture_on_commit_callbacks):
+def test_key_makes_it_idempotent(make_resident):
     resident = make_resident()
-    with django_capture_on_commit_callbacks(execute=True):
-        first = notify(resident, key="procedures.approved:42")
-        second = notify(resident, key="procedures.approved:42")
-        third = notify(resident, key="")
-        fourth = notify(resident, key="")
+    first = notify(resident, key="procedures.approved:42")
+    second = notify(resident, key="procedures.approved:42")
+    third = notify(resident, key="")
+    fourth = notify(resident, key="")
     assert first is not None and second is None
     assert third is not None and fourth is not None
     assert Notification.objects.count() == 3
+    assert Job.objects.count() == 3
+    run_jobs()
     assert len(mail.outbox) == 3
 
 
-def test_key_race_is_caught_by_the_constraint(make_resident, monkeypatch):
+def test_a_repeated_key_inside_a_transaction_keeps_the_transaction(make_resident):
+    """The unique key is caught in a savepoint: the caller's transaction goes on."""
     resident = make_resident()
-    notify(resident, key="k1")
-    # Simulate the other transaction winning between the check and the insert.
-    original = Notification.objects.filter
-
-    class Never:
-        def exists(self):
-            return False
-
-    monkeypatch.setattr(Notification.objects, "filter", lambda *a, **kw: Never() if kw.get("key") else original(*a, **kw))
-    assert notify(resident, key="k1") is None
-    assert Notification.objects.count() == 1
+    with transaction.atomic():
+        assert notify(resident, key="k1") is not None
+        assert notify(resident, key="k1") is None
+        notify(resident, subject="Otro aviso")
+    assert Notification.objects.count() == 2
 
 
-def test_mail_server_failure_keeps_the_notice(make_resident, monkeypatch, caplog,
-                                             django_capture_on_commit_callbacks):
+def test_mail_server_failure_keeps_the_notice_and_retries(make_resident, monkeypatch, caplog):
     def boom(*args, **kwargs):
         raise ConnectionRefusedError("SMTP down")
 
     monkeypatch.setattr(services, "send_mail", boom)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        n = notify(make_resident())
-    assert len(callbacks) == 1
+    n = notify(make_resident())
+    run_jobs()
     n.refresh_from_db()
     assert n.emailed_at is None
     assert "notification e-mail failed" in caplog.text
+    job = Job.objects.get(name="notifications.email")
+    assert job.state == "queued" and job.attempts == 1 and "SMTP down" in job.last_error  # tried again later
+    monkeypatch.undo()
+    Job.objects.filter(pk=job.pk).update(run_at=timezone.now())
+    run_jobs()
+    n.refresh_from_db()
+    assert n.emailed_at is not None and len(mail.outbox) == 1
 
 
 def test_texts_are_stored_in_spanish_whatever_the_request_language(make_resident):

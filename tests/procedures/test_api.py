@@ -4,9 +4,12 @@ and every refusal as a JSON 4xx with a Spanish message."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from tests.procedures_fixtures import LICENCE_PAGES
+from ventanilla.core.models import Job
 from ventanilla.procedures import api as procedures_api
 from ventanilla.procedures import services
 from ventanilla.procedures.models import Channel, Request, Status
@@ -69,8 +72,15 @@ def test_a_whole_request_through_the_api(api, licence, resident):
     assert body["faltantes"] == []
     assert {s["clave"]: s["origen"] for s in body["documentos"]}["identificacion"] == "file"
 
-    response = post(api, f"{url}/presentar")
+    with CaptureQueriesContext(connection) as queries:
+        response = post(api, f"{url}/presentar")
     assert response.status_code == 200, response.content
+    # The busiest write of the platform stays cheap: a fixed number of statements (session and
+    # user, the request, one claim, what is written, the answer), no session write, no e-mail.
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert len(statements) <= 20, "\n".join(statements)
+    assert not any(sql.startswith("UPDATE") and "django_session" in sql for sql in statements)
+    assert Job.objects.filter(name="notifications.email").count() == 1
     filed = response.json()
     assert filed["estado"] == "in_review" and filed["folio"].startswith("TRC-")
     assert filed["fecha_limite_respuesta"] and filed["derechos_centavos"] == 82000

@@ -291,6 +291,7 @@ def test_the_sweep_job_hands_failures_to_their_own_retried_job(file_request, mon
     from ventanilla.documents import services as documents
 
     broken = file_request(at(D(2026, 3, 2)), ficta="afirmativa")
+    Job.objects.filter(name="notifications.email").delete()  # the filing's notice; not this test's
     real_issue = documents.issue
     monkeypatch.setattr(documents, "issue", lambda **kw: (_ for _ in ()).throw(RuntimeError("sin llave de firma")))
     # The sweep's clock is the real one: the request was due long ago.

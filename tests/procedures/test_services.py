@@ -229,6 +229,29 @@ def test_a_stale_revision_is_a_conflict_and_changes_nothing(services, submitted_
     assert request.revision == seen + 1
 
 
+@pytest.mark.parametrize("returning", [True, False], ids=["update-returning", "update-then-read"])
+def test_claiming_bumps_the_revision_and_reads_the_row_in_one_statement_or_two(
+        services, submitted_request, de_reviewer, monkeypatch, returning):
+    """`_bump_revision` is one UPDATE … RETURNING where the engine has it and an UPDATE followed by
+    a read where it does not (SQLite older than 3.35); both give the row as it is now."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    request = submitted_request()
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", returning)
+    with CaptureQueriesContext(connection) as queries:
+        fresh = services._bump_revision(request.pk, request.revision)
+    assert len(queries) == (1 if returning else 2)
+    assert fresh.pk == request.pk and fresh.revision == request.revision + 1
+    assert fresh.folio == request.folio and fresh.answers == request.answers and fresh.due_date == request.due_date
+    assert services._bump_revision(request.pk, request.revision) is None  # the revision moved on
+    assert services._bump_revision(10**9, None) is None  # no such row
+    monkeypatch.undo()
+    services.assign(request, official=de_reviewer, to=de_reviewer, expected_revision=fresh.revision)
+    request.refresh_from_db()
+    assert request.revision == fresh.revision + 1 and request.assigned_to_id == de_reviewer.pk
+
+
 def test_a_refused_action_leaves_the_callers_object_as_the_database_has_it(services, submitted_request, de_reviewer, pc_reviewer):
     from ventanilla.procedures.models import Request
 

@@ -1,5 +1,6 @@
-"""Telling a resident something: an inbox row now (in the caller's transaction), an e-mail once
-that transaction commits. Nothing is e-mailed for a rolled-back change."""
+"""Telling a resident something: an inbox row now and an e-mail job, both in the caller's
+transaction; a worker sends the e-mail once that transaction commits (`jobs.py`). Nothing is
+e-mailed for a rolled-back change, and no request waits for a mail server."""
 
 from __future__ import annotations
 
@@ -56,24 +57,26 @@ def notify(recipient, *, subject: str, body: str, url: str = "", key: str = "") 
     if len(subject_text) > SUBJECT_MAX_LENGTH:
         subject_text = subject_text[: SUBJECT_MAX_LENGTH - 1].rstrip() + "…"
     path = _clean_url(url)
-    if key and Notification.objects.filter(key=key).exists():
-        return None
-    try:
-        with transaction.atomic():
-            notification = Notification.objects.create(
-                recipient=recipient, subject=subject_text, body=body_text, url=path, key=key)
-    except IntegrityError:
-        if key:  # another transaction wrote the same key first
+    fields = {"recipient": recipient, "subject": subject_text, "body": body_text, "url": path, "key": key}
+    if key:
+        # The unique key decides; no read first (a concurrent transaction may be writing it now).
+        try:
+            with transaction.atomic():
+                notification = Notification.objects.create(**fields)
+        except IntegrityError:
             return None
-        raise
-    pk = notification.pk
-    transaction.on_commit(lambda: send_email(pk))
+    else:
+        notification = Notification.objects.create(**fields)
+    from ventanilla.core import jobs
+
+    jobs.enqueue("notifications.email", notification_id=notification.pk)
     return notification
 
 
-def send_email(notification_id: int) -> bool:
+def send_email(notification_id: int, *, raise_errors: bool = False) -> bool:
     """E-mails one notification, once. Returns True when it was sent now. A failing mail server is
-    logged, not raised: the notice is in the inbox anyway and `emailed_at` stays empty."""
+    logged and, with `raise_errors` (the job), raised so the job is tried again later; the notice
+    is in the inbox anyway and `emailed_at` stays empty until a delivery succeeds."""
     notification = (Notification.objects.select_related("recipient")
                     .filter(pk=notification_id, emailed_at__isnull=True).first())
     if notification is None:
@@ -94,6 +97,8 @@ def send_email(notification_id: int) -> bool:
                   recipient_list=[recipient.email])
     except Exception:  # SMTP errors of every kind
         logger.exception("notification e-mail failed", extra={"notification": notification.pk})
+        if raise_errors:
+            raise
         return False
     Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
     return True

@@ -191,7 +191,7 @@ def _detail(req: Request) -> dict:
     history = [
         {"fecha": e.at, "evento": e.kind, "descripcion": str(EventKind(e.kind).label) if e.kind in EventKind.values else e.kind,
          "texto": e.text}
-        for e in selectors.public_history(req)
+        for e in selectors.public_history(req, with_actors=False)
     ]
     return {
         **_summary(req), "canal": req.channel, "pagina_actual": req.current_page,
@@ -307,7 +307,5 @@ def attach(request: HttpRequest, public_id: uuid.UUID, slot: str, payload: Attac
 @_guarded
 def submit(request: HttpRequest, public_id: uuid.UUID):
     """Presenta el borrador completo: recibe folio y fecha límite de respuesta."""
-    req = _load(request, public_id)
-    services.submit(req, actor=request.auth)
-    req.refresh_from_db()
-    return Reply(200, _detail(req))
+    submitted = services.submit(_load(request, public_id), actor=request.auth)
+    return Reply(200, _detail(submitted))  # the row as submit() left it: nothing to read again

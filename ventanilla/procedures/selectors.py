@@ -44,13 +44,15 @@ def request_of(user, public_id) -> Request | None:
     key = _uuid(public_id)
     if key is None or not getattr(user, "is_authenticated", False):
         return None
-    request = (
-        Request.objects.select_related("procedure", "version", "department", "applicant")
-        .filter(public_id=key)
-        .first()
-    )
-    if request is None or user.pk not in (request.applicant_id, request.filed_by_id):
+    # The department is read when a page needs it; the applicant is usually the user already loaded.
+    try:  # get(), not first(): a unique key needs no ORDER BY (a busy API's most frequent read)
+        request = Request.objects.select_related("procedure", "version").get(public_id=key)
+    except Request.DoesNotExist:
         return None
+    if user.pk not in (request.applicant_id, request.filed_by_id):
+        return None
+    if request.applicant_id == user.pk:
+        request.applicant = user
     return request
 
 
@@ -61,9 +63,11 @@ def request_by_public_id(public_id) -> Request | None:
     return Request.objects.select_related("procedure", "version", "department", "applicant").filter(public_id=key).first()
 
 
-def public_history(request: Request) -> QuerySet[RequestEvent]:
-    """What the resident sees of the history: no internal notes or assignments."""
-    return request.events.filter(internal=False).select_related("actor").order_by("at", "pk")
+def public_history(request: Request, *, with_actors: bool = True) -> QuerySet[RequestEvent]:
+    """What the resident sees of the history: no internal notes or assignments (and who acted,
+    unless `with_actors` is False)."""
+    events = request.events.filter(internal=False).order_by("at", "pk")
+    return events.select_related("actor") if with_actors else events
 
 
 def full_history(request: Request) -> QuerySet[RequestEvent]:

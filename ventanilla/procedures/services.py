@@ -17,8 +17,8 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -119,16 +119,14 @@ def _claim(request: Request, expected_revision: int | None) -> Request:
     """Inside a transaction: bumps the revision if it is still `expected_revision` (or whatever
     it is now, when None) and returns the fresh row; raises Conflict otherwise. The UPDATE takes
     the row's write lock first, so everything read afterwards is current."""
-    match = {"pk": request.pk} if expected_revision is None else {"pk": request.pk, "revision": expected_revision}
-    updated = Request.objects.filter(**match).update(revision=F("revision") + 1, updated_at=timezone.now())
-    if not updated:
+    fresh = _bump_revision(request.pk, expected_revision)
+    if fresh is None:
         if expected_revision is None:
             raise ProcedureError(_("La solicitud ya no existe."))
         raise Conflict(_(
             "Otra persona actualizó esta solicitud mientras la revisabas. Vuelve a abrirla para ver "
             "los cambios antes de actuar."
         ))
-    fresh = Request.objects.get(pk=request.pk)
     # Related rows the caller already loaded are reused when they are still the same rows (a
     # version, procedure, department or applicant does not change under a request).
     cache = request._state.fields_cache
@@ -139,6 +137,29 @@ def _claim(request: Request, expected_revision: int | None) -> Request:
     request.__dict__.update({k: v for k, v in fresh.__dict__.items() if not k.startswith("_")})
     request._state.fields_cache.update(fresh._state.fields_cache)
     return fresh
+
+
+def _bump_revision(pk: int, expected_revision: int | None) -> Request | None:
+    """UPDATE revision = revision + 1 (when it still is `expected_revision`) and the row as it is
+    now, or None when no row matched. One statement (UPDATE … RETURNING) where the engine has it
+    (PostgreSQL, SQLite 3.35+); otherwise the UPDATE, then a read under the lock it took."""
+    now = timezone.now()
+    if not connection.features.can_return_columns_from_insert:  # an old SQLite: no RETURNING
+        match = {"pk": pk} if expected_revision is None else {"pk": pk, "revision": expected_revision}
+        if not Request.objects.filter(**match).update(revision=F("revision") + 1, updated_at=now):
+            return None
+        return Request.objects.get(pk=pk)
+    quote = connection.ops.quote_name
+    meta = Request._meta
+    columns = ", ".join(quote(f.column) for f in meta.concrete_fields)
+    revision, updated_at, pk_column = (quote(meta.get_field(n).column) for n in ("revision", "updated_at", "id"))
+    sql = (f"UPDATE {quote(meta.db_table)} SET {revision} = {revision} + 1, {updated_at} = %s "
+           f"WHERE {pk_column} = %s" + ("" if expected_revision is None else f" AND {revision} = %s")
+           + f" RETURNING {columns}")
+    params = [connection.ops.adapt_datetimefield_value(now), pk]
+    if expected_revision is not None:
+        params.append(expected_revision)
+    return next(iter(Request.objects.raw(sql, params)), None)
 
 
 def _claiming_action(fn):
@@ -325,8 +346,12 @@ def document_in_use(document) -> str | None:
 
 
 def city_held_types(request: Request) -> set[str]:
-    """Document types of this procedure the city already holds, so nobody is asked for them."""
-    return set(catalog_selectors.document_types_held_by_city())
+    """Document types of this procedure the city already holds, so nobody is asked for them.
+    Read once per request object (a submission and the answer describing it share it)."""
+    held = request.__dict__.get("_city_held_types")
+    if held is None:
+        held = request.__dict__["_city_held_types"] = frozenset(catalog_selectors.document_types_held_by_city())
+    return set(held)
 
 
 @_claiming_action
@@ -433,7 +458,8 @@ def submit(request: Request, *, actor, now: dt.datetime | None = None) -> Reques
     if actor.pk not in (request.applicant_id, request.filed_by_id):
         raise NotAllowed(_("Solo quien captura la solicitud puede presentarla."))
     held = city_held_types(request)
-    attached = set(request.documents.values_list("key", flat=True))
+    prefetch_related_objects([request], "documents")  # read once: here, and for the caller's answer
+    attached = {d.key for d in request.documents.all()}
     problems = submission_problems(request, held=held, attached=attached)
     if problems:
         raise ProcedureError(_("La solicitud no está completa."), {"__all__": "\n".join(problems)})

@@ -46,17 +46,18 @@ class DatabaseBackend:
     def enqueue(self, name: str, kwargs: dict[str, Any], *, key: str | None, run_at: dt.datetime | None,
                 max_attempts: int, now: dt.datetime, job_id: str | None = None) -> str:
         Job, _ = _models()
-        if key:
-            existing = Job.objects.filter(key=key, state__in=OPEN_STATES).values_list("pk", flat=True).first()
-            if existing is not None:
-                return str(existing)
+        fields = {"name": name, "kwargs": kwargs, "run_at": run_at or now, "max_attempts": max_attempts, "created_at": now}
+        if not key:  # nothing to collide with: one INSERT, no savepoint
+            return str(Job.objects.create(**fields).pk)
+        existing = Job.objects.filter(key=key, state__in=OPEN_STATES).values_list("pk", flat=True).first()
+        if existing is not None:
+            return str(existing)
         try:
             with transaction.atomic():
-                job = Job.objects.create(name=name, kwargs=kwargs, key=key or None, run_at=run_at or now,
-                                         max_attempts=max_attempts, created_at=now)
+                job = Job.objects.create(key=key, **fields)
         except IntegrityError:
             # A concurrent transaction queued the same key first (PostgreSQL waited for it).
-            existing = Job.objects.filter(key=key, state__in=OPEN_STATES).values_list("pk", flat=True).first() if key else None
+            existing = Job.objects.filter(key=key, state__in=OPEN_STATES).values_list("pk", flat=True).first()
             if existing is None:
                 raise
             return str(existing)
