@@ -70,7 +70,11 @@ def start(args: argparse.Namespace) -> None:
 
 def test(args: argparse.Namespace) -> None:
     ensure_venv("[test]")
-    os.execv(str(PYTHON), [str(PYTHON), "-m", "pytest", *args.pytest_args])
+    pytest_args = list(args.pytest_args)
+    # One test process per CPU core (pytest-xdist), unless the caller chose (-n 0 runs in one).
+    if not any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in pytest_args):
+        pytest_args = ["-n", "auto", *pytest_args]
+    os.execv(str(PYTHON), [str(PYTHON), "-m", "pytest", *pytest_args])
 
 
 def main() -> None:

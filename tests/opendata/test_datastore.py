@@ -88,6 +88,9 @@ def test_fields_sort_limit_offset(resource):
     assert [f["id"] for f in result["fields"]] == ["nombre", "potencia_w"]
     assert [r["potencia_w"] for r in result["records"]] == [400, 250, 150, 100, 100, None]
     assert result["sort"] == "potencia_w desc, nombre asc, _id asc"
+    every = [f["id"] for f in datastore.search(resource, {})["fields"]]
+    for nothing_named in (" ,", ",", [" "], []):  # found by schemathesis: was "SELECT  FROM" (a 500)
+        assert [f["id"] for f in datastore.search(resource, {"fields": nothing_named})["fields"]] == every
     asc = datastore.search(resource, {"fields": ["_id"], "sort": "potencia_w"})
     assert ids(asc) == [4, 1, 3, 6, 2, 5]  # empty values first in ascending order, on both engines
     page = datastore.search(resource, {"limit": 2, "offset": 2})

@@ -160,14 +160,11 @@ class Query:
         self.records_format = str(params.get("records_format") or "objects")
         if self.records_format not in RECORDS_FORMATS:
             raise _fail(_("«records_format» debe ser uno de: %s.") % ", ".join(RECORDS_FORMATS), "records_format")
-        # fields
-        if params.get("fields") not in (None, "", []):
-            names = _name_list(params["fields"], "fields")
-            for name in names:
-                self._column(name, "fields")
-            self.fields = list(dict.fromkeys(names))
-        else:
-            self.fields = ["_id", *(f.name for f in fields)]
+        # fields: none named (absent, empty, or only separators such as " ,") means every column
+        names = _name_list(params["fields"], "fields") if params.get("fields") not in (None, "", []) else []
+        for name in names:
+            self._column(name, "fields")
+        self.fields = list(dict.fromkeys(names)) or ["_id", *(f.name for f in fields)]
         self.where: list[str] = []
         self.args: list[Any] = []
         self.fts_match: tuple[str, str] | None = None  # SQLite: the full-text condition and its argument
