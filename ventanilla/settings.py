@@ -403,9 +403,13 @@ VENTANILLA_UMA_MXN = env("VENTANILLA_UMA_MXN", "113.14")
 
 # --- Payments (docs/payments.md) -----------------------------------------------------------------
 # Which provider takes the money: "sandbox" (the platform's own simulated processor) or "openpay".
-VENTANILLA_PAYMENT_PROVIDER = env("VENTANILLA_PAYMENT_PROVIDER", "sandbox")
+# Production defaults to Openpay: the sandbox is refused there (check payments.E001).
+VENTANILLA_PAYMENT_PROVIDER = env("VENTANILLA_PAYMENT_PROVIDER", "openpay" if PRODUCTION else "sandbox")
 VENTANILLA_PAYMENT_DUE_DAYS = int(env("VENTANILLA_PAYMENT_DUE_DAYS", "30"))
 VENTANILLA_PAYMENT_REFERENCE_PREFIX = env("VENTANILLA_PAYMENT_REFERENCE_PREFIX", "35")
+# How often the worker credits webhook events left in the inbox and expires overdue orders (payments/jobs.py).
+VENTANILLA_PAYMENT_EVENTS_SWEEP_SECONDS = int(env("VENTANILLA_PAYMENT_EVENTS_SWEEP_SECONDS", "300"))
+VENTANILLA_PAYMENT_EXPIRY_SWEEP_SECONDS = int(env("VENTANILLA_PAYMENT_EXPIRY_SWEEP_SECONDS", "3600"))
 # The sandbox signs its webhooks with this secret (HMAC-SHA256); empty = derived from SECRET_KEY.
 VENTANILLA_SANDBOX_WEBHOOK_SECRET = env("VENTANILLA_SANDBOX_WEBHOOK_SECRET", "")
 # "inline" hands the sandbox's signed webhooks to the platform's webhook handler in-process;

@@ -11,6 +11,7 @@ import time
 import pytest
 from django.urls import reverse
 
+from ventanilla.documents import services as documents_services
 from ventanilla.identity.models import Role
 
 pytestmark = pytest.mark.browser
@@ -233,4 +234,4 @@ def test_editor_defines_and_publishes_resident_files_reviewer_approves(
 
     issued = documents.document_by_public_id(filed.resolution_document)
     assert issued.title == NAME
-    assert ("Nombre del evento", "Posada de la colonia Centro") in [tuple(f) for f in issued.fields]
+    assert ("Nombre del evento", "Posada de la colonia Centro") in documents_services.document_fields(issued)

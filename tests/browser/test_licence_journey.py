@@ -13,6 +13,8 @@ import time
 import pytest
 from django.urls import reverse
 
+from ventanilla.documents import services as documents_services
+
 pytestmark = pytest.mark.browser
 
 PASSWORD = "una frase larga y secreta 2026"
@@ -207,7 +209,7 @@ def test_business_licence_from_filing_to_a_verified_certificate(page, live_serve
     request.refresh_from_db()
     issued = documents.document_by_public_id(request.resolution_document)
     assert issued.kind == "certificate" and issued.folio == folio and bytes(issued.pdf) == pdf
-    assert ("Nombre comercial del negocio", "Abarrotes Doña Lupita") in [tuple(f) for f in issued.fields]
+    assert ("Nombre comercial del negocio", "Abarrotes Doña Lupita") in documents_services.document_fields(issued)
 
     page.goto(reverse("documents:verify", args=[issued.public_id]))  # where the QR code points
     assert "Documento auténtico y vigente" in page.locator("main").inner_text()

@@ -34,7 +34,7 @@ def test_issue_stores_a_signed_pdf_that_verifies_as_valid(issue_document):
     pdf = bytes(stored.pdf)
     assert pdf.startswith(b"%PDF-")
     assert stored.sha256 == hashlib.sha256(pdf).hexdigest()
-    assert stored.fields == [["Clave catastral", "001-002-003"], ["Domicilio", "Av. Morelos 1200, Centro"]]
+    assert stored.fields == [["Clave catastral", "001-002-003", False], ["Domicilio", "Av. Morelos 1200, Centro", False]]
     result = services.verify_pdf(pdf)
     assert result.status == "valid"
     assert result.document == stored

@@ -45,6 +45,51 @@ def test_verify_page_of_a_valid_document(client, document):
     assert response["Cache-Control"].startswith("max-age=0") or "no-cache" in response["Cache-Control"]
 
 
+def test_the_public_page_masks_personal_data_the_owner_and_the_pdf_holder_see_it(client, issue_document, make_resident):
+    """Whoever has the QR address sees enough to compare, never the holder's identifiers: a field
+    the issuer flags as personal is masked whole, and CURPs, RFCs, e-mails and the holder's names
+    are masked in any other field too. The owner, signed in, and whoever uploads the authentic PDF
+    (who holds every datum already) see the fields as issued."""
+    from ventanilla.documents import services
+
+    ana = make_resident(given_names="Ana", first_surname="Zubiría", second_surname="Treviño",
+                        curp="ZUTA900101MCLBRN04")
+    document = issue_document(owner=ana, folio="AC-2026-0007", fields=[
+        ("Solicitante", "Ana Zubiría Treviño", True),
+        ("CURP", "ZUTA900101MCLBRN04", True),
+        ("Domicilio", "Calle Hidalgo 15, Centro", True),
+        ("RFC del negocio", "ZUTA900101AB1"),
+        ("Nota", "Presentó Ana Zubiría, correo ana.z@example.com"),
+        ("Giro", "Tienda de abarrotes"),
+    ])
+    public = client.get(reverse("documents:verify", args=[document.public_id])).content.decode()
+    for secret in ("ZUTA900101MCLBRN04", "ZUTA900101AB1", "Zubiría", "Treviño", "Hidalgo", "ana.z@example.com"):
+        assert secret not in public, secret
+    assert "ZUTA**************" in public and "ZUTA*********" in public and "Tienda de abarrotes" in public
+    api = client.get(f"/api/v1/documentos/verificacion/{document.public_id}").json()
+    assert "ZUTA900101MCLBRN04" not in str(api) and "Zubiría" not in str(api)
+
+    client.force_login(ana)
+    own = client.get(reverse("documents:verify", args=[document.public_id])).content.decode()
+    assert "ZUTA900101MCLBRN04" in own and "Calle Hidalgo 15, Centro" in own
+    client.logout()
+    upload = SimpleUploadedFile("acuse.pdf", bytes(document.pdf), "application/pdf")
+    held = client.post(reverse("documents:verify_upload"), {"document": upload}).content.decode()
+    assert "Documento auténtico y vigente" in held and "ZUTA900101MCLBRN04" in held
+    assert services.public_value("GODE561231HCLRNS09", personal=True, owner=ana) == "GODE**************"
+
+
+def test_an_acuse_s_public_page_shows_neither_curp_nor_full_name(client, submitted_request):
+    from ventanilla.procedures.journey.views import issue_acuse
+
+    request = submitted_request()
+    acuse = issue_acuse(request)
+    html = client.get(reverse("documents:verify", args=[acuse.public_id])).content.decode()
+    applicant = request.applicant
+    assert applicant.curp not in html and applicant.full_name not in html
+    assert applicant.first_surname not in html
+
+
 def test_verify_page_of_a_revoked_document(client, document, make_official):
     from ventanilla.documents import services
 

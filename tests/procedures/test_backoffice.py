@@ -349,6 +349,32 @@ def test_reading_a_document_records_who_why_and_for_which_case(client, case, de_
     assert access.department.slug == "desarrollo-economico"
 
 
+def test_opening_a_case_records_the_read_in_the_residents_access_log(client, case, de_reviewer, login_official):
+    from ventanilla.audit.models import AuditEntry
+    from ventanilla.identity.models import PersonalDataAccess
+
+    login_official(de_reviewer)
+    assert client.get(case_url(case)).status_code == 200
+    access = PersonalDataAccess.objects.get(resident=case.applicant, official=de_reviewer)
+    assert access.purpose == f"Revisar la solicitud {case.folio}"
+    assert access.case_reference == case.folio and "nombre" in access.fields
+    assert access.department.slug == "desarrollo-economico"
+    assert AuditEntry.objects.filter(action="identity.personal_data_read", data__access_id=access.pk).exists()
+    client.get(case_url(case))  # every view is a read
+    assert PersonalDataAccess.objects.filter(resident=case.applicant, official=de_reviewer).count() == 2
+
+
+def test_a_case_of_an_applicant_without_curp_is_still_shown_and_recorded(client, case, de_reviewer, login_official):
+    from ventanilla.identity.models import PersonalDataAccess
+
+    type(case.applicant).objects.filter(pk=case.applicant_id).update(curp=None)
+    login_official(de_reviewer)
+    assert client.get(case_url(case)).status_code == 200
+    attached = case.documents.get(key="identificacion")
+    assert client.get(case_url(case, "backoffice_document", attached.file_document)).status_code == 200
+    assert PersonalDataAccess.objects.filter(resident=case.applicant, official=de_reviewer).count() == 2
+
+
 def test_only_the_cases_own_documents_can_be_read(client, case, submitted_request, de_reviewer, login_official, upload_pdf):
     from ventanilla.identity.models import PersonalDataAccess
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from ventanilla.documents import services as documents_services
 from ventanilla.procedures import calendar, deadlines, services
 from ventanilla.procedures.models import DeadlineAction, EventKind, NonWorkingDay, Request, Status
 
@@ -127,7 +128,7 @@ def test_negativa_ficta_denies_with_a_signed_notice(file_request):
     notice = documents.document_for_source("denial_notice", services.source_ref(request))
     assert request.resolution_document == notice.public_id
     assert "negativa ficta" in request.resolution_text
-    assert dict(notice.fields)["Venció"] == "05/03/2026"
+    assert dict(documents_services.document_fields(notice))["Venció"] == "05/03/2026"
     assert deadlines.apply_due_deadlines(at(D(2026, 3, 20))) == []
 
 
@@ -206,7 +207,7 @@ def test_an_unanswered_correction_discards_the_request(file_request, reviewers):
     assert applied == [deadlines.DeadlineOutcome(request.pk, DeadlineAction.Rule.CORRECTION_EXPIRED)]
     state = outcome(request)
     assert (state["status"], state["actions"], state["documents"], state["notices"]) == (
-        Status.DISCARDED, ["correction_expired"], [], 1)
+        Status.DISCARDED, ["correction_expired"], ["resolution"], 1)  # the signed acuerdo, appealable
     assert request.events.filter(kind=EventKind.DISCARDED).count() == 1
     assert "17-A" in request.resolution_text
     # No ficta for a discarded request, and it can no longer be answered.

@@ -331,6 +331,50 @@ def test_revenue_from_paid_events(licence, fines, make_request):
     ]
 
 
+def _refund(request, centavos: int, when: dt.datetime, *, credited: bool = True, status: str = "completed"):
+    """A credited payment of the request's fee and a refund of part of it (payment rows as the
+    payments app writes them: the metric reads them through payments.selectors)."""
+    from ventanilla.payments.models import Payment, PaymentOrder, Refund
+    from ventanilla.procedures.services import source_ref
+
+    order = PaymentOrder.objects.filter(source_ref=source_ref(request)).first() or PaymentOrder.objects.create(
+        payer=request.applicant, concept="Derechos", amount_centavos=request.fee_centavos,
+        due_date=dt.date(2025, 4, 30), source_ref=source_ref(request), status="paid" if credited else "cancelled", paid_at=at(3) if credited else None,
+        cancelled_at=None if credited else at(2))
+    payment = Payment.objects.create(
+        order=order, provider="sandbox", provider_payment_id=f"p-{order.pk}-{Payment.objects.count()}", method="card",
+        amount_centavos=request.fee_centavos, paid_at=at(3), credited_at=at(3) if credited else None,
+        anomaly="" if credited else "order_cancelled")
+    return Refund.objects.create(payment=payment, amount_centavos=centavos, reason="Pago duplicado", status=status,
+                                 completed_at=when if status == "completed" else None)
+
+
+def test_revenue_subtracts_refunds_when_the_money_went_back(licence, fines, make_request):
+    paid = make_request(licence, submitted=at(1), fee=82000, status=Status.APPROVED)
+    event(paid, EventKind.PAID, at(3))
+    _refund(paid, 20000, at(10))  # partial refund in March
+    old = make_request(licence, submitted=at(1, month=2), fee=82000, status=Status.APPROVED)
+    event(old, EventKind.PAID, at(5, month=2))  # paid in February, refunded in full in April
+    _refund(old, 82000, at(2, month=4))
+    fine = make_request(fines, submitted=at(1), fee=5000, status=Status.APPROVED, channel="kiosk")
+    event(fine, EventKind.PAID, at(4))
+    _refund(fine, 5000, at(6), status="failed")  # the provider refused: nothing went back
+    anomaly = make_request(fines, submitted=at(1), fee=5000, status=Status.REJECTED)
+    _refund(anomaly, 5000, at(6), credited=False)  # money never counted as income
+
+    rows = metrics.revenue(FROM, TO)
+    assert [(r.procedure.clave, r.paid_requests, r.centavos, r.refunded_centavos, r.net_centavos) for r in rows] == [
+        ("TOR-DGDE-001", 1, 82000, 20000, 62000), ("TOR-TES-900", 1, 5000, 0, 5000),
+    ]
+    april = metrics.revenue(dt.date(2025, 4, 1), dt.date(2025, 4, 30))
+    assert [(r.procedure.clave, r.paid_requests, r.centavos, r.refunded_centavos) for r in april] == [
+        ("TOR-DGDE-001", 0, 0, 82000)]
+    assert metrics.revenue(FROM, TO, channel="kiosk")[0].refunded_centavos == 0
+    assert metrics.revenue_by_month(dt.date(2025, 2, 1), dt.date(2025, 4, 30)) == [
+        (dt.date(2025, 2, 1), 82000), (dt.date(2025, 3, 1), 82000 + 5000 - 20000), (dt.date(2025, 4, 1), -82000),
+    ]
+
+
 # --- Outcomes --------------------------------------------------------------------------------------
 
 

@@ -93,7 +93,7 @@ def test_analyst_sees_every_department(client, make_official, login_official, de
         ["TOR-DGDE-001", "Licencia de funcionamiento para negocio de bajo impacto", 3, 1, 0, 4],
         ["TOR-TES-900", "Pago de multas", 0, 0, 1, 1],
     ]
-    assert tables["ingresos"].csv_rows == [["TOR-DGDE-001", "Licencia de funcionamiento para negocio de bajo impacto", 3, 246000]]
+    assert tables["ingresos"].csv_rows == [["TOR-DGDE-001", "Licencia de funcionamiento para negocio de bajo impacto", 3, 246000, 0, 246000]]
     assert "$2,460.00" in html
     assert tables["plazos"].csv_rows == [["TOR-DGDE-001", "Licencia de funcionamiento para negocio de bajo impacto", 3, 0, 0, 0]]
 
@@ -166,12 +166,13 @@ def test_csv_of_every_table(client, make_official, login_official, department, d
     login_official(make_official("analyst", department=department))
     expected_first = {
         "solicitudes": ["Clave", "Trámite", "En línea", "Presencial (ventanilla)", "Kiosco", "Total"],
-        "meses": ["Mes", "Solicitudes presentadas", "Ingresos (centavos)"],
+        "meses": ["Mes", "Solicitudes presentadas", "Ingresos netos (centavos)"],
         "embudo": ["Clave", "Trámite", "Página (clave)", "Página", "Borradores iniciados", "Presentados", "Llegaron",
                    "Completaron", "Abandonaron ahí"],
         "pasos": ["Clave", "Trámite", "Paso (clave)", "Paso", "Decididos", "Mediana (segundos)", "Percentil 90 (segundos)"],
         "plazos": ["Clave", "Trámite", "A tiempo", "Tarde", "Ficta", "Sin plazo legal"],
-        "ingresos": ["Clave", "Trámite", "Solicitudes pagadas", "Ingresos (centavos)"],
+        "ingresos": ["Clave", "Trámite", "Solicitudes pagadas", "Cobrado (centavos)", "Reembolsado (centavos)",
+                     "Ingresos netos (centavos)"],
         "resultados": ["Clave", "Trámite", "Aprobadas", "Negadas", "Afirmativa ficta", "Negativa ficta", "Desechadas", "Total"],
     }
     for table, header in expected_first.items():

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.procedures_fixtures import demo_spec
+from ventanilla.documents import services as documents_services
 
 TZ = ZoneInfo("America/Monterrey")
 
@@ -106,6 +107,21 @@ def test_submit_files_the_draft_with_folio_steps_deadline_event_and_notice(servi
     assert submitted.data["city_documents"] == ["uso_suelo"]  # the city holds the land-use feasibility
     [notice] = _notifications(resident)
     assert request.folio in notice.subject and "04/06/2026" in notice.body
+
+
+def test_notices_are_written_in_spanish_whatever_language_the_actor_uses(services, licence, fill_licence, make_resident):
+    """A resident browsing in English submits: the stored and e-mailed notice is in the
+    platform's language, not the actor's interface language of that moment."""
+    from django.utils import translation
+
+    resident = make_resident()
+    with translation.override("en"):
+        assert translation.gettext("Recibimos tu solicitud %(folio)s") != "Recibimos tu solicitud %(folio)s"
+        draft = fill_licence(services.start_draft(licence, applicant=resident, now=at("2026-06-01", 9)))
+        request = services.submit(draft, actor=resident, now=at("2026-06-01", 10))
+    [notice] = _notifications(resident)
+    assert notice.subject == f"Recibimos tu solicitud {request.folio}"
+    assert notice.body.startswith("Tu solicitud de «")
 
 
 def test_submit_refuses_incomplete_drafts_other_people_and_a_second_time(services, licence, fill_licence, make_resident):
@@ -345,7 +361,13 @@ def test_reject_needs_grounds_and_resolves_with_them(services, submitted_request
     services.reject(request, official=de_reviewer, grounds=grounds, expected_revision=request.revision)
     request.refresh_from_db()
     assert request.status == Status.REJECTED and request.resolution_text == grounds
-    assert request.resolution_document is None
+    # The denial is a signed resolution the resident can download and appeal, with its grounds.
+    from ventanilla.documents import selectors as documents_selectors
+
+    resolution = documents_selectors.document_by_public_id(request.resolution_document)
+    assert resolution.kind == "resolution" and resolution.owner == request.applicant
+    assert resolution.title == "Resolución que niega la solicitud" and grounds in resolution.paragraphs
+    assert documents_services.verify_pdf(bytes(resolution.pdf)).status == "valid"
     assert request.steps.get(key="revision_documental").status == StepStatus.REJECTED
     assert request.steps.get(key="proteccion_civil").status == StepStatus.WAITING
     assert _events(request)[-2:] == [EventKind.REJECTED, EventKind.RESOLVED]
@@ -378,7 +400,7 @@ def test_resolve_approved_issues_the_template_and_keeps_a_copy_in_the_file(servi
     request.refresh_from_db()
     doc = documents.document_by_public_id(request.resolution_document)
     assert doc.kind == "certificate" and doc.title == "Licencia de funcionamiento para negocio de bajo impacto"
-    assert ("Nombre comercial del negocio", "Abarrotes Doña Lupita") in [tuple(f) for f in doc.fields]
+    assert ("Nombre comercial del negocio", "Abarrotes Doña Lupita") in documents_services.document_fields(doc)
     assert files.documents_of(request.applicant).filter(issued_document=doc.public_id).count() == 1
     assert any("fue resuelta" in n.subject for n in _notifications(request.applicant))
 

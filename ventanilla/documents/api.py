@@ -69,7 +69,7 @@ def verification(request: HttpRequest, public_id: uuid.UUID):
         "folio": document.folio,
         "issued_at": document.issued_at,
         "holder": services.holder_name(document),
-        "fields": [{"label": label, "value": value} for label, value in document.fields],
+        "fields": [{"label": label, "value": value} for label, value in services.public_fields(document)],
         "revoked_at": document.revoked_at,
         "revoked_reason": document.revoked_reason,
         "verification_url": verification_url(document.public_id),

@@ -9,6 +9,7 @@ from django.utils.text import slugify
 
 from . import selectors
 from .rendering import verification_url
+from .services import document_fields
 
 SECTION_KEY = "documentos-emitidos"
 
@@ -33,7 +34,7 @@ def section_export(user) -> dict[str, bytes]:
             "sha256": document.sha256,
             "revocado": document.revoked_at.isoformat() if document.revoked_at else None,
             "motivo_revocacion": document.revoked_reason,
-            "datos": document.fields,
+            "datos": [{"dato": label, "valor": value} for label, value in document_fields(document)],
             "verificacion": verification_url(document.public_id),
         })
     files["documentos.json"] = json.dumps(index, ensure_ascii=False, indent=2).encode()

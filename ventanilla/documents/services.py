@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,12 +46,15 @@ def issue(
     owner,
     title: str,
     folio: str,
-    fields: list[tuple[str, str]],
+    fields: Sequence[tuple[str, str] | tuple[str, str, bool]],
     paragraphs: Sequence[str] = (),
     source_ref: str = "",
 ) -> IssuedDocument:
     """Render, sign and store a document inside the caller's transaction. With a non-empty
-    `source_ref`, a second call for the same (kind, source_ref) returns the first document."""
+    `source_ref`, a second call for the same (kind, source_ref) returns the first document.
+
+    Each field is (label, value) or (label, value, personal): a personal field (a name, CURP, RFC,
+    address…) is printed whole on the PDF but masked on the public verification page."""
     if kind not in KINDS:
         raise DocumentError(_("Tipo de documento desconocido: %(kind)s.") % {"kind": kind})
     title, folio, source_ref = (("" if v is None else str(v)).strip() for v in (title, folio, source_ref))
@@ -62,7 +66,8 @@ def issue(
         raise DocumentError(_("La referencia de origen es demasiado larga."))
     if owner is None or getattr(owner, "pk", None) is None:
         raise DocumentError(_("El documento necesita un titular."))
-    clean_fields = [[str(label), "" if value is None else str(value)] for label, value in fields]
+    clean_fields = [[str(f[0]), "" if f[1] is None else str(f[1]), bool(f[2]) if len(f) > 2 else False]
+                    for f in fields]
     clean_paragraphs = [str(p) for p in paragraphs]
 
     if source_ref:
@@ -81,7 +86,7 @@ def issue(
                 folio=folio,
                 issued_at=issued_at,
                 holder=owner.full_name if hasattr(owner, "full_name") else str(owner),
-                fields=[(label, value) for label, value in clean_fields],
+                fields=[(label, value) for label, value, _personal in clean_fields],
                 paragraphs=clean_paragraphs,
             )
         ),
@@ -202,6 +207,50 @@ def mask_name(full_name: str) -> str:
     if not words:
         return ""
     return " ".join([words[0], *(f"{w[0]}***" for w in words[1:])])
+
+
+_IDENTIFIER = re.compile(
+    r"\b(?:[A-ZÑ&]{3,4}\d{6}[A-Z0-9]{3}"  # RFC (persons 13 characters, companies 12)
+    r"|[A-Z]{4}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d)\b"  # CURP
+    r"|[^@\s]+@[^@\s]+\.[^@\s]+",  # e-mail
+    re.IGNORECASE,
+)
+
+
+def mask_identifier(value: str) -> str:
+    """'GODE561231HCLRNS09' -> 'GODE**************': enough to compare, not to reuse."""
+    return value[:4] + "*" * max(0, len(value) - 4)
+
+
+def _personal_words(owner) -> set[str]:
+    names = " ".join(str(getattr(owner, attr, "") or "") for attr in ("full_name", "given_names", "first_surname",
+                                                                      "second_surname"))
+    return {w.casefold() for w in names.split() if len(w) > 2}
+
+
+def public_value(value: str, *, personal: bool, owner) -> str:
+    """A field's value as anyone may see it on the verification page: a personal field is masked
+    whole; in any other field, identifiers (CURP, RFC, e-mail) and the holder's names
+    are masked wherever they appear, in case an issuer did not flag them."""
+    value = str(value or "")
+    if personal:
+        return mask_identifier(value) if _IDENTIFIER.fullmatch(value.strip()) else mask_name(value)
+    value = _IDENTIFIER.sub(lambda m: mask_identifier(m.group(0)), value)
+    words = _personal_words(owner)
+    if not words:
+        return value
+    return re.sub(r"\w+", lambda m: f"{m.group(0)[0]}***" if m.group(0).casefold() in words else m.group(0), value)
+
+
+def document_fields(document: IssuedDocument) -> list[tuple[str, str]]:
+    """Every field as issued: for the owner, or for someone who holds the PDF itself."""
+    return [(f[0], f[1]) for f in document.fields]
+
+
+def public_fields(document: IssuedDocument) -> list[tuple[str, str]]:
+    """The fields as the public verification page (QR code, JSON API) shows them."""
+    return [(f[0], public_value(f[1], personal=len(f) > 2 and bool(f[2]), owner=document.owner))
+            for f in document.fields]
 
 
 def holder_name(document: IssuedDocument) -> str:

@@ -20,10 +20,15 @@ from . import selectors, services
 from .forms import RevokeForm, SearchForm, VerifyUploadForm
 
 
-def _document_context(document) -> dict:
+def _document_context(document, *, whole: bool = False) -> dict:
+    """`whole`: the fields as issued (for the owner, or for whoever uploaded the valid PDF itself);
+    otherwise as the public may see them, with personal data masked."""
+    if document is None:
+        return {"document": None, "holder": "", "fields": []}
     return {
         "document": document,
-        "holder": services.holder_name(document) if document is not None else "",
+        "holder": services.holder_name(document),
+        "fields": services.document_fields(document) if whole else services.public_fields(document),
     }
 
 
@@ -33,7 +38,8 @@ def verify(request: HttpRequest, public_id) -> HttpResponse:
     """The page the QR code opens: is this document authentic and in force?"""
     document = selectors.document_by_public_id(public_id)
     status = services.status_of(document)
-    context = {"status": status, **_document_context(document)}
+    owner = document is not None and request.user.is_authenticated and request.user.pk == document.owner_id
+    context = {"status": status, **_document_context(document, whole=owner)}
     return render(request, "documents/verify.html", context, status=404 if document is None else 200)
 
 
@@ -53,7 +59,8 @@ def verify_upload(request: HttpRequest) -> HttpResponse:
             status_code = 400
     context = {"form": form, "result": result}
     if result is not None:
-        context.update(status=result.status, **_document_context(result.document))
+        # Whoever uploaded the authentic PDF already holds every datum in it.
+        context.update(status=result.status, **_document_context(result.document, whole=True))
     return render(request, "documents/verify_upload.html", context, status=status_code)
 
 

@@ -674,20 +674,51 @@ def open_resident_record(
         raise ResidentNotFound(_("No hay ninguna cuenta con esta CURP."), field="curp", code="not_found")
     if resident.pk == official.pk:
         raise ServiceError(_("Consulta tus propios datos en «Mis datos»."), field="curp")
+    access = _record_read(official, resident, keys, purpose_text, reference, department=department, request=request)
+    return ResidentRecord(resident=resident, access=access, data={k: _resident_value(resident, k) for k in keys})
+
+
+def record_resident_read(
+    official: User,
+    resident: User,
+    purpose: str,
+    case_reference: str = "",
+    fields: Iterable[str] = ("nombre",),
+    *,
+    department=None,
+    request: HttpRequest | None = None,
+) -> PersonalDataAccess:
+    """Records that an official is shown a resident's personal data a module already holds
+    (a case page, a document of a request), with its purpose: the same entry in "Mis datos" and
+    the audit log as `open_resident_record`, for a resident known by account rather than by CURP.
+    The caller has checked the official may see it; raises ServiceError for anyone who is not an
+    active official, so the caller shows nothing it could not record."""
+    if not (getattr(official, "is_authenticated", False) and official.is_official and official.is_active):
+        raise ServiceError(_("Solo un servidor público puede consultar datos de residentes."), code="forbidden")
+    keys = list(dict.fromkeys(fields))
+    if not keys or any(k not in RESIDENT_FIELDS for k in keys):
+        raise ServiceError(_("Elige qué datos necesitas consultar."), field="fields")
+    purpose_text = " ".join(str(purpose).split())[:PURPOSE_MAX_LENGTH]
+    reference = " ".join(str(case_reference).split())[:CASE_REFERENCE_MAX_LENGTH]
+    return _record_read(official, resident, keys, purpose_text, reference, department=department, request=request)
+
+
+def _record_read(official: User, resident: User, keys: list[str], purpose: str, reference: str, *,
+                 department, request: HttpRequest | None) -> PersonalDataAccess:
     if department is None:
         membership = Membership.objects.filter(user=official).select_related("department").order_by("id").first()
         department = membership.department if membership else None
     with transaction.atomic():
         access = PersonalDataAccess.objects.create(
             resident=resident, official=official, department=department, fields=keys,
-            purpose=purpose_text, case_reference=reference,
+            purpose=purpose, case_reference=reference,
         )
         record(
             "identity.personal_data_read", actor=official, subject=resident, request=request,
-            data={"access_id": access.pk, "fields": keys, "purpose": purpose_text, "case_reference": reference,
+            data={"access_id": access.pk, "fields": keys, "purpose": purpose, "case_reference": reference,
                   "department": department.slug if department else None},
         )
-    return ResidentRecord(resident=resident, access=access, data={k: _resident_value(resident, k) for k in keys})
+    return access
 
 
 def verify_resident(official: User, resident: User, document: str, *, request: HttpRequest | None = None,

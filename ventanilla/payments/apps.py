@@ -11,6 +11,7 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the payment provider check)
         from .expediente import register_section
 
         register_section()

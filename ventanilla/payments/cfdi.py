@@ -19,11 +19,20 @@ Choices, with their catalogue:
   LugarExpedicion (the rules for público en general in Anexo 20's guía de llenado).
 * Emisor RegimenFiscal default 603 "Personas Morales con Fines no Lucrativos" (Título III of the
   LISR, where municipalities are placed); configurable.
+* TipoDeComprobante I "Ingreso" (c_TipoDeComprobante): the city receives money.
+* Exportacion 01 "No aplica" (c_Exportacion): nothing is exported.
+* InformacionGlobal, only for público en general (Receptor Rfc XAXX010101000 with Nombre
+  "PUBLICO EN GENERAL": the node the guía de llenado requires for that receptor): Periodicidad 01
+  "Diario" (c_Periodicidad: 01 Diario, 02 Semanal, 03 Quincenal, 04 Mensual, 05 Bimestral), Meses
+  = the month of the payment in the city's time zone (c_Meses 01–12; 13–18 are the two-month
+  periods, used only with Periodicidad 05) and Año = its year (four digits, 2019 or later in the
+  XSD). A receipt in the payer's own name (their RFC) carries no InformacionGlobal.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,6 +43,48 @@ PUBLIC_REGIMEN = "616"
 PUBLIC_USO = "S01"
 METODO_PUE = "PUE"
 OBJETO_NO_OBJETO = "01"
+TIPO_INGRESO = "I"  # c_TipoDeComprobante
+EXPORTACION_NO_APLICA = "01"  # c_Exportacion
+PERIODICIDAD_DIARIO = "01"  # c_Periodicidad
+
+TIPOS_DE_COMPROBANTE = {TIPO_INGRESO: gettext_lazy("Ingreso")}
+EXPORTACIONES = {EXPORTACION_NO_APLICA: gettext_lazy("No aplica")}
+PERIODICIDADES = {
+    "01": gettext_lazy("Diario"),
+    "02": gettext_lazy("Semanal"),
+    "03": gettext_lazy("Quincenal"),
+    "04": gettext_lazy("Mensual"),
+    "05": gettext_lazy("Bimestral"),
+}
+# c_Meses 01-12 (13-18, the two-month periods, go only with Periodicidad 05 and are not used).
+MESES = {
+    "01": gettext_lazy("Enero"), "02": gettext_lazy("Febrero"), "03": gettext_lazy("Marzo"),
+    "04": gettext_lazy("Abril"), "05": gettext_lazy("Mayo"), "06": gettext_lazy("Junio"),
+    "07": gettext_lazy("Julio"), "08": gettext_lazy("Agosto"), "09": gettext_lazy("Septiembre"),
+    "10": gettext_lazy("Octubre"), "11": gettext_lazy("Noviembre"), "12": gettext_lazy("Diciembre"),
+}
+
+
+@dataclass(frozen=True)
+class InformacionGlobal:
+    """The CFDI 4.0 node InformacionGlobal (attributes Periodicidad, Meses, Año)."""
+
+    periodicidad: str
+    meses: str
+    anio: int
+
+
+def is_publico_en_general(rfc: str, nombre: str) -> bool:
+    return rfc == PUBLIC_RFC and nombre == PUBLIC_NAME
+
+
+def informacion_global(rfc: str, nombre: str, operation_day: date) -> InformacionGlobal | None:
+    """InformacionGlobal for a receipt to público en general (None for any other receptor): one
+    day's operation, in the month and year it was paid (the city's calendar)."""
+    if not is_publico_en_general(rfc, nombre):
+        return None
+    return InformacionGlobal(periodicidad=PERIODICIDAD_DIARIO, meses=f"{operation_day.month:02d}",
+                             anio=operation_day.year)
 
 FORMA_EFECTIVO = "01"
 FORMA_TRANSFERENCIA = "03"

@@ -230,6 +230,12 @@ class Receipt(models.Model):
     importe_centavos = models.BigIntegerField()
     moneda = models.CharField(max_length=3, default="MXN")
     objeto_imp = models.CharField(max_length=2, default="01")
+    tipo_de_comprobante = models.CharField(max_length=1, default="I")  # c_TipoDeComprobante: Ingreso
+    exportacion = models.CharField(max_length=2, default="01")  # c_Exportacion: No aplica
+    # InformacionGlobal (público en general only; empty / null otherwise): see payments/cfdi.py.
+    informacion_global_periodicidad = models.CharField(max_length=2, blank=True)
+    informacion_global_meses = models.CharField(max_length=2, blank=True)
+    informacion_global_anio = models.PositiveSmallIntegerField(null=True, blank=True)
     document_id = models.UUIDField(null=True, blank=True)  # documents.IssuedDocument.public_id
 
     class Meta:

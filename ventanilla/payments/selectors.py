@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
-from .models import Payment, PaymentOrder, Receipt
+from .models import Payment, PaymentOrder, Receipt, Refund, RefundStatus
 
 
 def _as_uuid(value) -> uuid.UUID | None:
@@ -60,3 +61,18 @@ def receipts_of(payer) -> QuerySet[Receipt]:
 def payments_needing_refund() -> QuerySet[Payment]:
     """Money that arrived but could not be credited and has not been given back yet."""
     return Payment.objects.exclude(anomaly="").select_related("order").order_by("-paid_at")
+
+
+def refunded_credited_centavos(source_prefix: str, start: datetime, end: datetime) -> list[tuple[str, datetime, int]]:
+    """Money given back in [start, end) on credited payments (income that had been counted) of
+    orders whose source starts with `source_prefix`: (source_ref, completed_at, centavos), one row
+    per completed refund. Refunds of money that was never credited (an anomaly) are not here."""
+    rows = (
+        Refund.objects.filter(status=RefundStatus.COMPLETED, completed_at__gte=start, completed_at__lt=end,
+                              payment__credited_at__isnull=False,
+                              payment__order__source_ref__startswith=source_prefix)
+        .values_list("payment__order__source_ref", "completed_at")
+        .annotate(total=Sum("amount_centavos"))
+        .order_by("completed_at")
+    )
+    return [(ref, at, int(total)) for ref, at, total in rows]

@@ -10,7 +10,7 @@ credited once.
 
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -51,6 +51,7 @@ from .providers.base import (
     WebhookPayloadError,
     WebhookSignatureError,
     get_provider,
+    provider_names,
 )
 
 logger = logging.getLogger(__name__)
@@ -206,6 +207,11 @@ def unregister_paid_handler(prefix: str, fn: Callable[[PaymentOrder], None]) -> 
         _PAID_HANDLERS.remove((prefix, fn))
 
 
+def has_paid_handler(order: PaymentOrder) -> bool:
+    """Does another app wait for this order's payment (a paid handler matches its source)?"""
+    return any(order.source_ref.startswith(prefix) for prefix, _fn in _PAID_HANDLERS)
+
+
 def _run_paid_handlers(order: PaymentOrder) -> None:
     for prefix, fn in list(_PAID_HANDLERS):
         if order.source_ref.startswith(prefix):
@@ -323,6 +329,7 @@ def _issue_receipt(payment: Payment, order: PaymentOrder, now: datetime) -> Rece
                     order.receptor_postal_code, order.receptor_uso_cfdi)
     else:
         receptor = (cfdi.PUBLIC_RFC, cfdi.PUBLIC_NAME, cfdi.PUBLIC_REGIMEN, lugar, cfdi.PUBLIC_USO)
+    global_info = cfdi.informacion_global(receptor[0], receptor[1], timezone.localtime(payment.paid_at).date())
     return Receipt.objects.create(
         folio=f"REC-{payment.pk:010d}",
         payment=payment,
@@ -342,6 +349,11 @@ def _issue_receipt(payment: Payment, order: PaymentOrder, now: datetime) -> Rece
         importe_centavos=payment.amount_centavos,
         moneda="MXN",
         objeto_imp=cfdi.OBJETO_NO_OBJETO,
+        tipo_de_comprobante=cfdi.TIPO_INGRESO,
+        exportacion=cfdi.EXPORTACION_NO_APLICA,
+        informacion_global_periodicidad=global_info.periodicidad if global_info else "",
+        informacion_global_meses=global_info.meses if global_info else "",
+        informacion_global_anio=global_info.anio if global_info else None,
     )
 
 
@@ -420,12 +432,41 @@ class WebhookResponse:
     body: dict
 
 
-def _raw_payload(body: bytes) -> dict:
-    try:
-        value = json.loads(body)
-        return value if isinstance(value, dict) else {"body": value}
-    except ValueError:
-        return {"raw": body[:4000].decode("utf-8", "replace")}
+RAW_BODY_LIMIT = 4096  # bytes of a refused webhook's body kept in the inbox, for the record
+
+
+def _rejected_payload(body: bytes) -> dict:
+    """What the inbox keeps of a webhook it refused: the body as text, never parsed (it is not
+    trusted, and parsed JSON may hold "\\u0000", which PostgreSQL's jsonb refuses), cut to
+    RAW_BODY_LIMIT bytes, with undecodable bytes and NUL written as backslash escapes, so any byte
+    sequence can be stored on every database; plus its size and SHA-256 to match it later."""
+    head = body[:RAW_BODY_LIMIT]
+    text = head.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+    return {
+        "raw": text, "bytes": len(body), "truncated": len(body) > RAW_BODY_LIMIT,
+        "sha256": hashlib.sha256(body).hexdigest(),
+    }
+
+
+def _storable(value) -> bool:
+    """Can this JSON value be stored as it is, on SQLite and PostgreSQL? PostgreSQL refuses NUL
+    and lone surrogates ("\\u0000", "\\ud800") in text and jsonb, and no database driver
+    encodes a lone surrogate into a text column."""
+    if isinstance(value, str):
+        return "\x00" not in value and not any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    return True
+
+
+def _reject(provider: PaymentProvider, body: bytes, now: datetime, *, signature_valid: bool,
+            outcome: str) -> None:
+    ProviderEvent.objects.create(
+        provider=provider.name, event_id="", signature_valid=signature_valid, payload=_rejected_payload(body),
+        received_at=now, processed_at=now, outcome=outcome,
+    )
 
 
 def receive_webhook(provider_name: str, headers: Mapping[str, str], body: bytes, *,
@@ -441,18 +482,18 @@ def receive_webhook(provider_name: str, headers: Mapping[str, str], body: bytes,
     lower = {str(k).lower(): str(v) for k, v in headers.items()}
     try:
         notification = provider.parse_webhook(lower, body)
+        if not _storable(notification.payload) or not _storable([
+            notification.event_id, notification.provider_payment_id, notification.order_reference,
+            notification.method, notification.funding,
+        ]):
+            raise WebhookPayloadError(_("El aviso contiene caracteres no permitidos."))
     except WebhookSignatureError as exc:
-        ProviderEvent.objects.create(
-            provider=provider.name, event_id="", signature_valid=False, payload=_raw_payload(body),
-            received_at=now, processed_at=now, outcome="rejected_signature",
-        )
+        _reject(provider, body, now, signature_valid=False, outcome="rejected_signature")
         logger.warning("payment webhook rejected: bad signature", extra={"provider": provider.name})
         return WebhookResponse(401, {"detail": exc.message})
     except WebhookPayloadError as exc:
-        ProviderEvent.objects.create(
-            provider=provider.name, event_id="", signature_valid=True, payload=_raw_payload(body),
-            received_at=now, processed_at=now, outcome="rejected_payload",
-        )
+        _reject(provider, body, now, signature_valid=True, outcome="rejected_payload")
+        logger.warning("payment webhook rejected: unreadable body", extra={"provider": provider.name})
         return WebhookResponse(400, {"detail": exc.message})
     event = _store_event(provider.name, notification, now)
     try:
@@ -493,7 +534,10 @@ def _process_event(event: ProviderEvent, provider: PaymentProvider, notification
 
 def process_pending_events(*, now: datetime | None = None) -> int:
     """Process verified inbox events that were stored but never processed (a worker died
-    between storing and crediting). Returns how many were processed now."""
+    between storing and crediting, or crediting failed). Returns how many were processed now.
+    Run periodically by the "payments.process_pending_events" job (payments/jobs.py) and by
+    `manage.py process_payment_events`. An event that fails again (a paid handler raising) is
+    logged and left for the next run; it never holds up the events after it."""
     count = 0
     pending = ProviderEvent.objects.filter(signature_valid=True, processed_at__isnull=True).exclude(event_id="")
     for event in pending.order_by("received_at", "pk"):
@@ -503,7 +547,11 @@ def process_pending_events(*, now: datetime | None = None) -> int:
         except (LookupError, WebhookPayloadError):
             logger.warning("inbox event cannot be read", extra={"event": event.event_id})
             continue
-        response = _process_event(event, provider, notification, now or timezone.now())
+        try:
+            response = _process_event(event, provider, notification, now or timezone.now())
+        except Exception:  # noqa: BLE001 - one failing event must not strand the others
+            logger.exception("inbox event could not be processed", extra={"event": event.event_id})
+            continue
         if not response.body.get("duplicate"):
             count += 1
     return count
@@ -526,6 +574,15 @@ def refund(payment: Payment, *, reason: str, by=None, amount_centavos: int | Non
     reason = " ".join(str(reason or "").split())
     if not reason or len(reason) > 300:
         raise PaymentError(_("Escriba el motivo del reembolso (máximo 300 caracteres)."))
+    if provider is None:
+        # Before anything is recorded: an unknown provider must not leave a "requested" refund.
+        try:
+            provider = get_provider(payment.provider)
+        except LookupError:
+            raise PaymentError(
+                _("El proveedor «%(provider)s» que cobró este pago no está disponible en esta instalación.")
+                % {"provider": payment.provider}
+            ) from None
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         available = refundable_centavos(locked)
@@ -541,7 +598,6 @@ def refund(payment: Payment, *, reason: str, by=None, amount_centavos: int | Non
             payment=locked, amount_centavos=amount, reason=reason,
             requested_by=by if getattr(by, "pk", None) else None,
         )
-    provider = provider or get_provider(payment.provider)
     try:
         result = provider.refund(payment, amount)
     except ProviderError as exc:
@@ -570,25 +626,107 @@ def refund(payment: Payment, *, reason: str, by=None, amount_centavos: int | Non
     return record
 
 
+# --- Back-office actions (manage.py payments_refund / payments_cancel) ---------------------
+
+def payment_administrator(email: str):
+    """The official a refund or a cancellation is attributed to in the audit log: an active
+    official holding the platform administrator role. PaymentError otherwise."""
+    from django.contrib.auth import get_user_model
+
+    from ventanilla.identity.models import Role
+    from ventanilla.identity.permissions import has_role
+
+    email = str(email or "").strip()
+    user = get_user_model()._default_manager.filter(email__iexact=email).first() if email else None
+    if user is None or not user.is_active or not getattr(user, "is_official", False):
+        raise PaymentError(_("No hay un servidor público activo con el correo «%(email)s».") % {"email": email[:254]})
+    if not has_role(user, Role.PLATFORM_ADMIN):
+        raise PaymentError(
+            _("Solo un administrador de la plataforma puede reembolsar pagos o cancelar órdenes; "
+              "%(email)s no lo es.") % {"email": user.email}
+        )
+    return user
+
+
+def find_order(identifier: str) -> PaymentOrder:
+    """An order by its línea de captura (20 digits, spaces allowed) or its public id (UUID)."""
+    text = str(identifier or "").strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    order = None
+    if len(digits) == reference_module.LENGTH and all(ch.isdigit() or ch in " -" for ch in text):
+        order = PaymentOrder.objects.filter(reference=digits).first()
+    else:
+        from .selectors import order_by_public_id
+
+        order = order_by_public_id(text)
+    if order is None:
+        raise PaymentError(_("No existe una orden de pago con la línea de captura o identificador «%(id)s».")
+                           % {"id": text[:60]})
+    return order
+
+
+def find_payment(identifier: str) -> Payment:
+    """A payment by its receipt's folio (REC-0000000123), by "<provider>:<provider's id>" or by
+    the provider's id alone when only one provider used it."""
+    text = str(identifier or "").strip()
+    payments = Payment.objects.select_related("order")
+    if text.upper().startswith("REC-"):
+        found = list(payments.filter(receipt__folio=text.upper())[:1])
+    else:
+        provider, sep, provider_id = text.partition(":")
+        if sep and provider in provider_names():
+            found = list(payments.filter(provider=provider, provider_payment_id=provider_id)[:2])
+        else:
+            found = list(payments.filter(provider_payment_id=text)[:2]) if text else []
+    if not found:
+        raise PaymentError(_("No existe un pago con el folio o identificador «%(id)s».") % {"id": text[:100]})
+    if len(found) > 1:
+        raise PaymentError(
+            _("Hay pagos de varios proveedores con el identificador «%(id)s»; escríbalo como "
+              "proveedor:identificador (por ejemplo sandbox:%(id)s).") % {"id": text[:100]}
+        )
+    return found[0]
+
+
 # --- Receipt PDF ----------------------------------------------------------------------------
 
 def receipt_fields(receipt: Receipt) -> list[tuple[str, str]]:
     """The receipt's data as (label, value) rows, in Spanish, as printed on the PDF."""
     order = receipt.payment.order
-    return [
-        ("Folio del recibo", receipt.folio),
-        ("Fecha de pago", timezone.localtime(receipt.payment.paid_at).strftime("%d/%m/%Y %H:%M")),
-        ("Concepto", receipt.descripcion),
-        ("Importe", f"{format_pesos(receipt.importe_centavos)} {receipt.moneda}"),
-        ("Línea de captura", order.reference or ""),
-        ("Forma de pago", f"{receipt.forma_pago} {cfdi.FORMAS_PAGO.get(receipt.forma_pago, '')}"),
-        ("Método de pago", f"{receipt.metodo_pago} Pago en una sola exhibición"),
-        ("Emisor", f"{receipt.emisor_nombre} · RFC {receipt.emisor_rfc} · Régimen {receipt.emisor_regimen}"),
-        ("Receptor", f"{receipt.receptor_nombre} · RFC {receipt.receptor_rfc}"),
-        ("Uso del CFDI", receipt.uso_cfdi),
-        ("Clave del producto o servicio", f"{receipt.clave_prod_serv} · Unidad {receipt.clave_unidad}"),
-        ("Lugar de expedición", receipt.lugar_expedicion),
+    regimen_receptor = cfdi.REGIMENES.get(receipt.receptor_regimen, "")
+    rows = [
+        (_("Folio del recibo"), receipt.folio),
+        (_("Fecha de pago"), timezone.localtime(receipt.payment.paid_at).strftime("%d/%m/%Y %H:%M")),
+        (_("Concepto"), receipt.descripcion),
+        (_("Importe"), f"{format_pesos(receipt.importe_centavos)} {receipt.moneda}"),
+        (_("Línea de captura"), order.reference or ""),
+        (_("Tipo de comprobante"),
+         f"{receipt.tipo_de_comprobante} {cfdi.TIPOS_DE_COMPROBANTE.get(receipt.tipo_de_comprobante, '')}".strip()),
+        (_("Forma de pago"), f"{receipt.forma_pago} {cfdi.FORMAS_PAGO.get(receipt.forma_pago, '')}"),
+        (_("Método de pago"), f"{receipt.metodo_pago} {_('Pago en una sola exhibición')}"),
+        (_("Exportación"), f"{receipt.exportacion} {cfdi.EXPORTACIONES.get(receipt.exportacion, '')}".strip()),
+        (_("Emisor"), f"{receipt.emisor_nombre} · RFC {receipt.emisor_rfc} · {_('Régimen')} {receipt.emisor_regimen}"),
+        (_("Receptor"), f"{receipt.receptor_nombre} · RFC {receipt.receptor_rfc}"),
+        (_("Régimen fiscal del receptor"), f"{receipt.receptor_regimen} {regimen_receptor}".strip()),
+        (_("Código postal del domicilio fiscal del receptor"), receipt.receptor_domicilio_fiscal),
+        (_("Uso del CFDI"), receipt.uso_cfdi),
+        (_("Clave del producto o servicio"), f"{receipt.clave_prod_serv} · {_('Unidad')} {receipt.clave_unidad}"),
+        (_("Lugar de expedición"), receipt.lugar_expedicion),
     ]
+    if receipt.informacion_global_periodicidad:
+        rows.append((_("Información global"), informacion_global_text(receipt)))
+    return rows
+
+
+def informacion_global_text(receipt: Receipt) -> str:
+    """"Periodicidad 01 Diario · Meses 05 Mayo · Año 2026" (empty without InformacionGlobal)."""
+    if not receipt.informacion_global_periodicidad:
+        return ""
+    periodicidad, meses = receipt.informacion_global_periodicidad, receipt.informacion_global_meses
+    return _("Periodicidad %(p)s %(p_name)s · Meses %(m)s %(m_name)s · Año %(year)s") % {
+        "p": periodicidad, "p_name": cfdi.PERIODICIDADES.get(periodicidad, ""),
+        "m": meses, "m_name": cfdi.MESES.get(meses, ""), "year": receipt.informacion_global_anio,
+    }
 
 
 def receipt_document(receipt: Receipt):

@@ -162,6 +162,9 @@ def receipt(request: HttpRequest, public_id) -> HttpResponse:
         "forma_pago": cfdi.FORMAS_PAGO.get(found.forma_pago, ""),
         "regimen_emisor": cfdi.REGIMENES.get(found.emisor_regimen, ""),
         "regimen_receptor": cfdi.REGIMENES.get(found.receptor_regimen, ""),
+        "tipo_de_comprobante": cfdi.TIPOS_DE_COMPROBANTE.get(found.tipo_de_comprobante, ""),
+        "exportacion": cfdi.EXPORTACIONES.get(found.exportacion, ""),
+        "informacion_global": services.informacion_global_text(found),
         "uso": cfdi.USOS.get(found.uso_cfdi, ""),
         "paid_local": timezone.localtime(found.payment.paid_at),
     })

@@ -337,7 +337,29 @@ def _render_case(request: HttpRequest, case: Request, *, status: int = 200, **ov
 @official_required(*CASE_ROLES)
 @require_GET
 def case(request: HttpRequest, public_id) -> HttpResponse:
-    return _render_case(request, _case_or_404(request.user, public_id))
+    """The case page shows the applicant's name and the personal data they gave in the request:
+    each view is recorded in their access log ("Mis datos") with the folio as its reason."""
+    case = _case_or_404(request.user, public_id)
+    spec = services.spec_of(case)
+    fields = ["nombre", *(["curp"] if any(f.type == "curp" for f in spec.fields_by_key.values()) else [])]
+    if not _record_read(request, case, f"Revisar la solicitud {case.folio}", fields):
+        return _render_case(request, case, status=403, error=_(
+            "No se puede registrar la consulta de esta solicitud en el historial de la persona, así que no "
+            "podemos mostrarla."))
+    return _render_case(request, case)
+
+
+def _record_read(request: HttpRequest, case: Request, purpose: str, fields: list[str]) -> bool:
+    """Records that this official is shown the applicant's data (identity's access log), under
+    the department through which they see the case. False when it cannot be recorded."""
+    departments = {case.department_id, *case.steps.values_list("department_id", flat=True)}
+    department = next((d for d in departments_where(request.user, *CASE_ROLES) if d.pk in departments), None)
+    try:
+        identity.record_resident_read(request.user, case.applicant, purpose, case_reference=case.folio or "",
+                                      fields=fields, department=department, request=request)
+    except identity.ServiceError:
+        return False
+    return True
 
 
 def _fresh(case: Request) -> Request:
@@ -546,15 +568,8 @@ def document(request: HttpRequest, public_id, document_id) -> HttpResponse:
         logger.exception("document %s of request %s cannot be read", doc.public_id, case.folio)
         return _render_case(request, case, status=503, error=_(
             "No pudimos leer este documento. Avisa al área de sistemas; la persona no tiene que hacer nada."))
-    departments = {case.department_id, *case.steps.values_list("department_id", flat=True)}
-    department = next((d for d in departments_where(request.user, *CASE_ROLES) if d.pk in departments), None)
-    try:
-        identity.open_resident_record(
-            request.user, case.applicant.curp or "",
-            f"Revisar el documento «{label[:150]}» de la solicitud {case.folio}",
-            case_reference=case.folio or "", fields=["nombre"], department=department, request=request,
-        )
-    except identity.ServiceError:
+    if not _record_read(request, case, f"Revisar el documento «{label[:150]}» de la solicitud {case.folio}",
+                        ["nombre"]):
         return _render_case(request, case, status=403, error=_(
             "No se puede registrar la consulta de este documento en el historial de la persona, así que no "
             "podemos mostrarlo."))

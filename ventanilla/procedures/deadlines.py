@@ -129,7 +129,7 @@ def _issue_denial_notice(request: Request, now: dt.datetime) -> None:
     title = _("Constancia de negativa ficta")
     due = request.due_date.strftime("%d/%m/%Y") if request.due_date else ""
     fields = [
-        (_("Solicitante"), request.applicant.full_name),
+        (_("Solicitante"), request.applicant.full_name, True),  # personal: masked on the public page
         (_("Trámite"), request.procedure.name),
         (_("Presentada"), _local_date(request.submitted_at).strftime("%d/%m/%Y") if request.submitted_at else ""),
         (_("Plazo para resolver"), _("%(days)s días hábiles") % {"days": request.procedure.response_days}),

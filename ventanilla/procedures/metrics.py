@@ -12,7 +12,8 @@ Which date each figure is counted on:
 * form funnel — when the draft was started (`created_at`);
 * step times — when the step was decided (`decided_at`);
 * deadlines — when the authority decided (the APPROVED or REJECTED event) or the ficta applied;
-* revenue — when the payment was received (the PAID event);
+* revenue — when the payment was received (the PAID event); refunds when the money was given
+  back (the refund's completion), so a month's net income is what came in minus what went out;
 * outcomes — when the request reached its final state (`resolved_at`).
 
 The department filter is the request's department (the one owning the procedure), except for
@@ -151,7 +152,12 @@ class DeadlineRow:
 class RevenueRow:
     procedure: ProcedureRef
     paid_requests: int
-    centavos: int
+    centavos: int  # fees received in the range
+    refunded_centavos: int = 0  # fees given back in the range (of payments counted as income)
+
+    @property
+    def net_centavos(self) -> int:
+        return self.centavos - self.refunded_centavos
 
 
 @dataclass(frozen=True)
@@ -445,21 +451,48 @@ def _paid_events(date_from: dt.date, date_to: dt.date, procedure, channel, depar
                                        internal=False, at__gte=start, at__lt=end)
 
 
+def _refunds(date_from: dt.date, date_to: dt.date, procedure, channel, department) -> list[tuple[dict, dt.datetime, int]]:
+    """Refunds completed in the range on requests in scope: (procedure values, when, centavos)."""
+    from ventanilla.payments import selectors as payments_selectors
+
+    from .services import SOURCE_PREFIX
+
+    start, end = local_bounds(date_from, date_to)
+    refunds = payments_selectors.refunded_credited_centavos(SOURCE_PREFIX, start, end)
+    if not refunds:
+        return []
+    public_ids = {ref.removeprefix(SOURCE_PREFIX) for ref, _, _ in refunds}
+    procedures = {
+        str(row["public_id"]): row
+        for row in Request.objects.filter(_scope("", procedure, channel, department), public_id__in=public_ids)
+        .values("public_id", *_proc_values())
+    }
+    return [(procedures[ref.removeprefix(SOURCE_PREFIX)], at, centavos) for ref, at, centavos in refunds
+            if ref.removeprefix(SOURCE_PREFIX) in procedures]
+
+
 def revenue(date_from: dt.date, date_to: dt.date, *, procedure=None, channel: str | None = None,
             department=None) -> list[RevenueRow]:
-    """Fees (integer centavos) of the requests paid in the range, by procedure (largest first)."""
+    """Fees (integer centavos) of the requests paid in the range and fees refunded in it, by
+    procedure (largest net first)."""
     rows = (
         _paid_events(date_from, date_to, procedure, channel, department)
         .values(*_proc_values("request__"))
         .annotate(n=Count("request_id", distinct=True), total=Sum("request__fee_centavos"))
-        .order_by("-total", "request__procedure__name")
     )
-    return [RevenueRow(_ref(r, "request__"), r["n"], int(r["total"] or 0)) for r in rows]
+    received = {r["request__procedure_id"]: (_ref(r, "request__"), r["n"], int(r["total"] or 0)) for r in rows}
+    refunded: dict[int, int] = defaultdict(int)
+    for values, _at, centavos in _refunds(date_from, date_to, procedure, channel, department):
+        refunded[values["procedure_id"]] += centavos
+        received.setdefault(values["procedure_id"], (_ref(values), 0, 0))
+    result = [RevenueRow(ref, n, total, refunded.get(pk, 0)) for pk, (ref, n, total) in received.items()]
+    return sorted(result, key=lambda r: (-r.net_centavos, r.procedure.name))
 
 
 def revenue_by_month(date_from: dt.date, date_to: dt.date, *, procedure=None, channel: str | None = None,
                      department=None) -> list[tuple[dt.date, int]]:
-    """Centavos received per calendar month (local time), months without payments included."""
+    """Net centavos per calendar month (local time): received minus refunded in that month,
+    months without movements included."""
     rows = (
         _paid_events(date_from, date_to, procedure, channel, department)
         .annotate(month=TruncMonth("at"))
@@ -467,7 +500,11 @@ def revenue_by_month(date_from: dt.date, date_to: dt.date, *, procedure=None, ch
         .annotate(total=Sum("request__fee_centavos"))
         .order_by("month")
     )
-    totals = {_as_date(r["month"]): int(r["total"] or 0) for r in rows}
+    totals: dict[dt.date, int] = defaultdict(int)
+    for r in rows:
+        totals[_as_date(r["month"])] += int(r["total"] or 0)
+    for _values, at, centavos in _refunds(date_from, date_to, procedure, channel, department):
+        totals[timezone.localdate(at).replace(day=1)] -= centavos
     result = []
     month = date_from.replace(day=1)
     while month <= date_to:

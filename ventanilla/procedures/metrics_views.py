@@ -205,8 +205,8 @@ def months_table(scope: Scope) -> Table:
         description=_("Una barra por mes; los números están en la tabla."),
         x_label=_("Mes"), y_label=_("Solicitudes presentadas"), chart_id="grafica-meses",
     )] if counts else []
-    return Table("meses", _("Por mes"), [_("Mes"), _("Solicitudes presentadas"), _("Ingresos")], shown,
-                 [_("Mes"), _("Solicitudes presentadas"), _("Ingresos (centavos)")], raw, svg)
+    return Table("meses", _("Por mes"), [_("Mes"), _("Solicitudes presentadas"), _("Ingresos netos")], shown,
+                 [_("Mes"), _("Solicitudes presentadas"), _("Ingresos netos (centavos)")], raw, svg)
 
 
 def funnel_table(scope: Scope) -> Table:
@@ -286,17 +286,24 @@ def deadlines_table(scope: Scope) -> Table:
 
 def revenue_table(scope: Scope) -> Table:
     rows = metrics.revenue(scope.date_from, scope.date_to, **scope.kwargs)
-    total = sum(r.centavos for r in rows)
-    shown = [[r.procedure.name, _n(r.paid_requests), format_pesos(r.centavos)] for r in rows]
-    raw = [[r.procedure.clave, r.procedure.name, r.paid_requests, r.centavos] for r in rows]
+    total = sum(r.net_centavos for r in rows)
+    refunded = sum(r.refunded_centavos for r in rows)
+    shown = [[r.procedure.name, _n(r.paid_requests), format_pesos(r.centavos), format_pesos(r.refunded_centavos),
+              format_pesos(r.net_centavos)] for r in rows]
+    raw = [[r.procedure.clave, r.procedure.name, r.paid_requests, r.centavos, r.refunded_centavos, r.net_centavos]
+           for r in rows]
     svg = [_chart(
-        [r.procedure.name for r in rows], [charts.Series(_("Pesos"), [r.centavos / 100 for r in rows])],
-        title=_("Ingresos por trámite"), description=_("Derechos cobrados de solicitudes pagadas en el periodo."),
+        [r.procedure.name for r in rows], [charts.Series(_("Pesos"), [r.net_centavos / 100 for r in rows])],
+        title=_("Ingresos por trámite"),
+        description=_("Derechos cobrados de solicitudes pagadas en el periodo, menos los reembolsados en él."),
         x_label=_("Trámite"), y_label=_("Pesos"), chart_id="grafica-ingresos",
     )] if rows else []
-    note = _("Total: %(total)s.") % {"total": format_pesos(total)}
-    return Table("ingresos", _("Ingresos"), [_("Trámite"), _("Solicitudes pagadas"), _("Ingresos")], shown,
-                 [_("Clave"), _("Trámite"), _("Solicitudes pagadas"), _("Ingresos (centavos)")], raw, svg, note)
+    note = _("Total: %(total)s (reembolsos: %(refunded)s).") % {"total": format_pesos(total),
+                                                                "refunded": format_pesos(refunded)}
+    return Table("ingresos", _("Ingresos"),
+                 [_("Trámite"), _("Solicitudes pagadas"), _("Cobrado"), _("Reembolsado"), _("Ingresos netos")], shown,
+                 [_("Clave"), _("Trámite"), _("Solicitudes pagadas"), _("Cobrado (centavos)"),
+                  _("Reembolsado (centavos)"), _("Ingresos netos (centavos)")], raw, svg, note)
 
 
 def outcomes_table(scope: Scope) -> Table:

@@ -11,7 +11,7 @@ the same version updates nothing and gets `Conflict`, never a half-applied chang
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any
 from uuid import UUID
@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, prefetch_related_objects
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from ventanilla.audit import services as audit
@@ -181,9 +181,14 @@ def _claiming_action(fn):
     return wrapper
 
 
-def _notify(request: Request, subject: str, body: str, key: str) -> None:
+def _notify(request: Request, key: str, texts: Callable[[], tuple[str, str]]) -> None:
+    """Tells the applicant. `texts` returns (subject, body) and is called in the platform's
+    language (Spanish), whatever language the official or resident acting is using: the notice
+    is stored and e-mailed once, for a resident who may read it in any interface."""
     from ventanilla.notifications import services as notifications
 
+    with translation.override(settings.LANGUAGE_CODE):
+        subject, body = texts()
     notifications.notify(
         request.applicant,
         subject=subject,
@@ -487,11 +492,11 @@ def submit(request: Request, *, actor, now: dt.datetime | None = None) -> Reques
     request.save(update_fields=["status", "submitted_at", "draft_expires_at", "folio", "fee_centavos", "due_date", "updated_at"])
     _event(request, EventKind.SUBMITTED, actor=actor, at=now,
            data={"channel": request.channel, "city_documents": city_docs})
-    _notify(request, _("Recibimos tu solicitud %(folio)s") % {"folio": request.folio},
-            _("Tu solicitud de «%(p)s» quedó registrada con el folio %(folio)s. La respuesta llegará a más tardar el %(due)s.")
-            % {"p": request.procedure.name, "folio": request.folio,
-               "due": request.due_date.strftime("%d/%m/%Y") if request.due_date else _("plazo sin fecha")},
-            "submitted")
+    _notify(request, "submitted", lambda: (
+        _("Recibimos tu solicitud %(folio)s") % {"folio": request.folio},
+        _("Tu solicitud de «%(p)s» quedó registrada con el folio %(folio)s. La respuesta llegará a más tardar el %(due)s.")
+        % {"p": request.procedure.name, "folio": request.folio,
+           "due": request.due_date.strftime("%d/%m/%Y") if request.due_date else _("plazo sin fecha")}))
     return request
 
 
@@ -564,9 +569,9 @@ def _approve(request: Request, *, actor, now: dt.datetime) -> None:
         request.payment_order = order.public_id
         request.save(update_fields=["status", "payment_order", "updated_at"])
         _event(request, EventKind.PAYMENT_REQUESTED, actor=actor, at=now, data={"order": str(order.public_id), "amount": fee})
-        _notify(request, _("Tu solicitud %(folio)s fue aprobada: falta el pago") % {"folio": request.folio},
-                _("Para recibir tu documento paga los derechos con tarjeta en línea o en efectivo con tu línea de captura."),
-                "payment")
+        _notify(request, "payment", lambda: (
+            _("Tu solicitud %(folio)s fue aprobada: falta el pago") % {"folio": request.folio},
+            _("Para recibir tu documento paga los derechos con tarjeta en línea o en efectivo con tu línea de captura.")))
     else:
         resolve(request, status=Status.APPROVED, actor=actor, now=now)
 
@@ -586,7 +591,10 @@ def handle_paid_order(order) -> None:
 
 
 def resolve(request: Request, *, status: str, actor, now: dt.datetime, grounds: str = "") -> None:
-    """Final state and, for approvals, the signed document from the version's template."""
+    """Final state and its signed document: for approvals, the version's template (or the
+    certification of afirmativa ficta); for a denial with grounds or a discarded request, the
+    signed resolution the resident may appeal. (Negativa ficta gets its own notice, from
+    `deadlines`.)"""
     from ventanilla.documents import services as documents
     from ventanilla.files import services as files
 
@@ -599,6 +607,8 @@ def resolve(request: Request, *, status: str, actor, now: dt.datetime, grounds: 
         "curp": request.applicant.curp or "", "fecha": _local_date(now).strftime("%d/%m/%Y"),
         "tramite": request.procedure.name, "municipio": settings.CITY["name"],
     }
+    applicant = (_("Solicitante"), request.applicant.full_name, True)  # masked on the public page
+    issued = None
     if status in (Status.APPROVED, Status.APPROVED_FICTA):
         if status == Status.APPROVED:
             kind, title = spec.template.kind, spec.template.title
@@ -612,11 +622,30 @@ def resolve(request: Request, *, status: str, actor, now: dt.datetime, grounds: 
                 "(afirmativa ficta)."
             ) % {"days": request.procedure.response_days, "folio": request.folio, "p": request.procedure.name,
                  "due": request.due_date.strftime("%d/%m/%Y") if request.due_date else ""}]
-        fields = [(_("Solicitante"), request.applicant.full_name), (_("Trámite"), request.procedure.name)]
+        fields = [applicant, (_("Trámite"), request.procedure.name)]
         fields += [
-            (spec.fields_by_key[k].label, spec_module.display_value(spec.fields_by_key[k], request.answers.get(k)))
+            (spec.fields_by_key[k].label, spec_module.display_value(spec.fields_by_key[k], request.answers.get(k)),
+             spec.fields_by_key[k].type in spec_module.PERSONAL_TYPES)
             for k in spec.template.fields if k in spec.fields_by_key
         ]
+        issued = (kind, title, fields, paragraphs)
+    elif status in (Status.REJECTED, Status.DISCARDED):
+        rejected = status == Status.REJECTED
+        title = _("Resolución que niega la solicitud") if rejected else _("Acuerdo que desecha la solicitud")
+        fields = [applicant, (_("Trámite"), request.procedure.name), (_("Dependencia"), request.department.name),
+                  (_("Fecha de la resolución"), builtins["fecha"])]
+        paragraphs = [
+            (_("%(department)s resolvió negar la solicitud %(folio)s de «%(p)s» con los fundamentos y motivos "
+               "siguientes:") if rejected else
+             _("La solicitud %(folio)s de «%(p)s» se desecha por lo siguiente:"))
+            % {"department": request.department.name, "folio": request.folio, "p": request.procedure.name},
+            grounds,
+            _("Contra esta resolución procede el recurso o el juicio que prevén las leyes ante la autoridad "
+              "competente; también puede presentarse de nuevo la solicitud."),
+        ]
+        issued = ("resolution", title, fields, paragraphs)
+    if issued is not None:
+        kind, title, fields, paragraphs = issued
         document = documents.issue(kind=kind, owner=request.applicant, title=title, folio=request.folio,
                                    fields=fields, paragraphs=paragraphs, source_ref=source_ref(request))
         files.store_issued(request.applicant, title=f"{title} · {request.folio}", document_type="",
@@ -624,8 +653,9 @@ def resolve(request: Request, *, status: str, actor, now: dt.datetime, grounds: 
         request.resolution_document = document.public_id
     request.save(update_fields=["status", "resolved_at", "resolution_text", "resolution_document", "updated_at"])
     _event(request, EventKind.RESOLVED, actor=actor, at=now, text=grounds, data={"status": status})
-    _notify(request, _("Tu solicitud %(folio)s fue resuelta") % {"folio": request.folio},
-            _("Resultado: %(status)s.") % {"status": request.get_status_display()}, f"resolved:{status}")
+    _notify(request, f"resolved:{status}", lambda: (
+        _("Tu solicitud %(folio)s fue resuelta") % {"folio": request.folio},
+        _("Resultado: %(status)s.") % {"status": request.get_status_display()}))
 
 
 @_claiming_action
@@ -655,9 +685,9 @@ def request_correction(request: Request, *, official, text: str, expected_revisi
     _event(request, EventKind.CORRECTION_REQUESTED, actor=official, at=now, text=text,
            data={"due_date": correction.due_date.isoformat()})
     audit.record("procedures.correction_requested", actor=official, subject=request, data={"folio": request.folio})
-    _notify(request, _("Tu solicitud %(folio)s necesita una corrección") % {"folio": request.folio},
-            _("%(text)s\n\nTienes hasta el %(due)s para responder.") % {"text": text, "due": correction.due_date.strftime("%d/%m/%Y")},
-            f"correction:{correction.pk}")
+    _notify(request, f"correction:{correction.pk}", lambda: (
+        _("Tu solicitud %(folio)s necesita una corrección") % {"folio": request.folio},
+        _("%(text)s\n\nTienes hasta el %(due)s para responder.") % {"text": text, "due": correction.due_date.strftime("%d/%m/%Y")}))
     return correction
 
 
@@ -758,7 +788,8 @@ def send_message(request: Request, *, sender, text: str) -> RequestEvent:
         raise NotAllowed(_("No puedes escribir en esta solicitud."))
     event = _event(request, EventKind.MESSAGE, actor=sender, text=text, data={"from_resident": from_resident})
     if not from_resident:
-        _notify(request, _("Mensaje sobre tu solicitud %(folio)s") % {"folio": request.folio}, text, f"message:{event.pk}")
+        _notify(request, f"message:{event.pk}", lambda: (
+            _("Mensaje sobre tu solicitud %(folio)s") % {"folio": request.folio}, text))
     return event
 
 

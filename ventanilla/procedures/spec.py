@@ -72,6 +72,9 @@ FIELD_TYPES: dict[str, Any] = {
     "parcel_key": gettext_lazy("Clave catastral"),
     "file": gettext_lazy("Archivo"),
 }
+# Answers of these types name a person or where they live: printed whole on the issued document,
+# masked on its public verification page.
+PERSONAL_TYPES = frozenset({"curp", "rfc", "address"})
 DOCUMENT_KINDS = ("certificate", "resolution")
 STEP_ROLES = ("reviewer", "department_admin")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

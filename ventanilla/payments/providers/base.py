@@ -15,6 +15,8 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 # ProviderNotification.kind values
 PAYMENT_SUCCEEDED = "payment_succeeded"
@@ -22,6 +24,23 @@ PAYMENT_FAILED = "payment_failed"
 REFUNDED = "refunded"
 VERIFICATION = "verification"
 OTHER = "other"
+
+
+def parse_aware_datetime(value: object) -> datetime | None:
+    """An ISO 8601 date and time with its UTC offset, as providers send them; None when `value`
+    is not one: empty, not text, without an offset, naming a day or hour that does not exist
+    ("2026-02-30T10:00:00-06:00", on which Django's `parse_datetime` raises ValueError), or so
+    close to year 1 or 9999 that it cannot be expressed in UTC or in the city's time zone."""
+    if not isinstance(value, str) or not value or len(value) > 64:
+        return None
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None or parsed.utcoffset() is None:
+            return None
+        timezone.localtime(parsed)  # OverflowError at the ends of the calendar
+    except (ValueError, OverflowError):
+        return None
+    return parsed
 
 
 class ProviderError(Exception):

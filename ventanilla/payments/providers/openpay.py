@@ -40,7 +40,6 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from ..money import centavos_from_decimal, pesos_decimal
@@ -60,6 +59,7 @@ from .base import (
     StatementLine,
     WebhookPayloadError,
     WebhookSignatureError,
+    parse_aware_datetime,
 )
 
 logger = logging.getLogger(__name__)
@@ -150,6 +150,22 @@ def _json_amount(centavos: int) -> float:
 
 
 _METHODS = {"card": "card", "store": "cash", "bank_account": "bank"}
+
+
+def _statement_time(value, item_id) -> datetime | None:
+    """When a statement item settled: None when it has not (no operation date); ProviderError
+    when the date is there but is not a real one (the statement cannot be trusted for that day)."""
+    if value in (None, ""):
+        return None
+    when = parse_aware_datetime(value)
+    if when is None:
+        raise ProviderError(
+            _("El estado de cuenta del proveedor trae una fecha que no es válida (%(value)s) en la "
+              "operación %(id)s; no se puede conciliar ese día.") % {
+                "value": str(value)[:40], "id": str(item_id or "?")[:60]},
+            code="bad_response",
+        )
+    return when
 
 
 class OpenpayProvider(PaymentProvider):
@@ -272,7 +288,7 @@ class OpenpayProvider(PaymentProvider):
             succeeded=True,
             provider_payment_id=str(data["id"]),
             amount_centavos=_amount(data.get("amount")),
-            paid_at=parse_datetime(str(data.get("operation_date") or data.get("creation_date") or "")) or timezone.now(),
+            paid_at=parse_aware_datetime(data.get("operation_date") or data.get("creation_date")) or timezone.now(),
             funding=card_data.get("type") if card_data.get("type") in ("credit", "debit") else "",
             brand=str(card_data.get("brand") or ""),
             last4=number[-4:],
@@ -349,9 +365,9 @@ class OpenpayProvider(PaymentProvider):
                       "charge.refunded": REFUNDED}.get(kind, OTHER)
             return ProviderNotification(event_id=event_id, kind=mapped, provider_payment_id=str(txn["id"]),
                                         payload=payload)
-        paid_at = parse_datetime(str(txn.get("operation_date") or payload.get("event_date") or ""))
+        paid_at = parse_aware_datetime(txn.get("operation_date") or payload.get("event_date"))
         method = _METHODS.get(str(txn.get("method")))
-        if paid_at is None or paid_at.tzinfo is None or method is None:
+        if paid_at is None or method is None:
             raise WebhookPayloadError(_("Los datos del cargo en el aviso no son válidos."))
         amount = _amount(txn.get("amount"))
         if amount <= 0:
@@ -391,13 +407,13 @@ class OpenpayProvider(PaymentProvider):
                 continue
             reference = str(charge.get("order_id") or "").split("-", 1)[0]
             method = _METHODS.get(str(charge.get("method")), "")
-            when = parse_datetime(str(charge.get("operation_date") or ""))
+            when = _statement_time(charge.get("operation_date"), charge.get("id"))
             if charge.get("status") in ("completed", "refunded") and when and timezone.localtime(when).date() == day:
                 lines.append(StatementLine(str(charge["id"]), "charge", _amount(charge.get("amount")), when,
                                            reference, method))
             refund = charge.get("refund")
             if isinstance(refund, dict) and refund.get("status") == "completed":
-                refund_when = parse_datetime(str(refund.get("operation_date") or ""))
+                refund_when = _statement_time(refund.get("operation_date"), refund.get("id"))
                 if refund_when and timezone.localtime(refund_when).date() == day:
                     lines.append(StatementLine(str(refund["id"]), "refund", _amount(refund.get("amount")),
                                                refund_when, reference, method))

@@ -41,7 +41,6 @@ from django.db import transaction
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from ..cards import brand_of, luhn_valid
@@ -59,6 +58,7 @@ from .base import (
     StatementLine,
     WebhookPayloadError,
     WebhookSignatureError,
+    parse_aware_datetime,
 )
 
 logger = logging.getLogger(__name__)
@@ -289,11 +289,11 @@ class SandboxProvider(PaymentProvider):
         if not isinstance(data, dict):
             raise WebhookPayloadError(_("El aviso no trae los datos del cargo."))
         amount = data.get("amount_centavos")
-        paid_at = parse_datetime(str(data.get("paid_at", "")))
+        paid_at = parse_aware_datetime(data.get("paid_at"))  # None for "2026-02-30T…" too
         method = data.get("method")
         if (
             isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0
-            or paid_at is None or paid_at.tzinfo is None
+            or paid_at is None
             or method not in ("card", "cash") or not data.get("transaction_id")
         ):
             raise WebhookPayloadError(_("Los datos del cargo en el aviso no son válidos."))

@@ -330,17 +330,17 @@ def confirmation(request: HttpRequest, public_id) -> HttpResponse:
     return render(request, "procedures/journey/confirmation.html", {"req": req})
 
 
-def acuse_fields(req: Request) -> list[tuple[str, str]]:
+def acuse_fields(req: Request) -> list[tuple]:
     submitted = timezone.localtime(req.submitted_at) if req.submitted_at else None
     fields = [
         (_("Trámite"), f"{req.procedure.name} ({req.procedure.clave})"),
         (_("Dependencia"), req.department.name),
-        (_("Solicitante"), req.applicant.full_name),
+        (_("Solicitante"), req.applicant.full_name, True),  # personal: masked on the public page
         (_("Fecha y hora de presentación"), submitted.strftime("%d/%m/%Y %H:%M") if submitted else ""),
         (_("Canal"), Channel(req.channel).label if req.channel in Channel.values else req.channel),
     ]
     if req.applicant.curp:
-        fields.insert(3, (_("CURP"), req.applicant.curp))
+        fields.insert(3, (_("CURP"), req.applicant.curp, True))
     if req.procedure.response_days:
         fields.append((_("Plazo de respuesta"), _("%(n)s días hábiles") % {"n": req.procedure.response_days}))
     return fields

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from ventanilla.payments.models import SandboxTransaction
 from ventanilla.payments.money import MoneyError, parse_pesos
@@ -36,11 +37,17 @@ class Command(BaseCommand):
         else:
             at = None
             if options["at"]:
-                at = parse_datetime(options["at"])
+                try:
+                    at = parse_datetime(options["at"])  # ValueError for a day that does not exist
+                    if at is not None and timezone.is_naive(at):
+                        at = timezone.make_aware(at)
+                    if at is not None:
+                        timezone.localtime(at)  # OverflowError at the ends of the calendar
+                except (ValueError, OverflowError):
+                    raise CommandError(_("--at no es una fecha y hora que exista: %(value)s.")
+                                       % {"value": options["at"][:40]}) from None
                 if at is None:
                     raise CommandError("--at no es una fecha y hora ISO 8601 (p. ej. 2026-05-01T10:30:00-06:00).")
-                if timezone.is_naive(at):
-                    at = timezone.make_aware(at)
             amount = None
             if options["amount"]:
                 try:
