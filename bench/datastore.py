@@ -10,11 +10,14 @@ its own temporary database), migrates, and:
    path (`services.create_resource` → ingestion: stored file, type inference over the whole
    file, typed table, row fingerprints, indexes, full text), and times it next to the engine's own
    import of the same file into a plain table (PostgreSQL `COPY … FROM STDIN` with psycopg 3;
-   SQLite `executemany` in one transaction), with and without the same per-column indexes.
+   SQLite `executemany` in one transaction): plain, with the same per-column indexes, and with
+   those plus the engine's own full-text index over the text columns (a searchable table).
 2. Runs `--queries` representative `datastore.search` calls — filters on one to three columns,
    full-text `q`, sort, deep offsets, with and without `include_total` — and, in the same run, the
-   same queries written by hand in SQL against the same physical table (the data query plus
-   `COUNT(*)` when a total is asked for), and prints p50/p99 of both and their ratio.
+   same queries written by hand in SQL against the same physical table with the engine's own
+   indexes (b-trees, GIN / FTS5; the data query plus `COUNT(*)` when a total is asked for), and
+   prints p50/p99 of both and their ratio. The datastore answers filters and words from its
+   bitmap indexes (opendata/datastore/bitmaps.py), built during the load.
 
 Prints figures only; it asserts nothing about timings. Goals: p99 < 150 ms, p50 < 50 ms, at most
 2x the engine, and the load within 2x the engine's own CSV import."""
@@ -47,13 +50,22 @@ PLAIN_COLUMNS = [("folio", "text"), ("fecha", "date"), ("hora", "text"), ("colon
                  ("articulo", "text"), ("tipo_vehiculo", "text"), ("monto_pesos", "bigint"), ("estatus", "text")]
 
 
-def engine_import(path: str, *, indexes: bool) -> float:
-    """The engine's own CSV import of the same file into a plain table; seconds."""
+TEXT_COLUMNS = [n for n, t in PLAIN_COLUMNS if t == "text"]
+
+
+def engine_import(path: str, *, indexes: bool, full_text: bool = False) -> float:
+    """The engine's own CSV import of the same file into a plain table; seconds. `indexes`: plus
+    a b-tree per column; `full_text`: plus the engine's own full-text search over the text columns
+    (PostgreSQL: a generated `to_tsvector('simple', …)` column computed during COPY and its GIN
+    index; SQLite: an FTS5 table filled from the table), what a searchable datastore needs."""
     from django.db import connection, transaction
 
-    table = "bench_plain_idx" if indexes else "bench_plain"
+    table = "bench_plain_fts" if full_text else "bench_plain_idx" if indexes else "bench_plain"
     pg = connection.vendor == "postgresql"
     cols = ", ".join(f'"{n}" {t if pg else t.upper().replace("BIGINT", "INTEGER")}' for n, t in PLAIN_COLUMNS)
+    words = " || ' ' || ".join(f"coalesce(\"{n}\", '')" for n in TEXT_COLUMNS)
+    if full_text and pg:
+        cols += f", _full_text tsvector GENERATED ALWAYS AS (to_tsvector('simple', {words})) STORED"
     t0 = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(f'CREATE TABLE "{table}" (_id {"bigserial" if pg else "INTEGER"} PRIMARY KEY, {cols})')
@@ -77,9 +89,16 @@ def engine_import(path: str, *, indexes: bool) -> float:
                         batch = []
                 if batch:
                     cur.cursor.executemany(sql, batch)
-        if indexes:
+        if indexes or full_text:
             for n, (name, _t) in enumerate(PLAIN_COLUMNS):
                 cur.execute(f'CREATE INDEX "{table}_i{n}" ON "{table}" ("{name}")')
+        if full_text:
+            if pg:
+                cur.execute(f'CREATE INDEX "{table}_fts" ON "{table}" USING gin (_full_text)')
+            else:
+                cur.execute(f'CREATE VIRTUAL TABLE "{table}_fts" USING fts5(t, content=\'\', '
+                            f"tokenize='unicode61 remove_diacritics 2', detail=none)")
+                cur.execute(f'INSERT INTO "{table}_fts" (rowid, t) SELECT _id, {words} FROM "{table}"')
     return time.perf_counter() - t0
 
 
@@ -157,13 +176,15 @@ def raw_sql(table: str, params: dict) -> list[tuple[str, list]]:
         args.append(value)
     if params.get("q"):
         # The same prefix match as the datastore's `q` ("semaforo" also finds "semaforos"), on the
-        # same stored full text and index.
+        # same stored full text and the engine's own full-text index: the word as it is or with
+        # the free-text mark (opendata/datastore/bitmaps.py).
+        w = params["q"]
         if pg:
-            where.append(f"_full_text @@ to_tsquery('simple', {mark})")
-            args.append(f"{params['q']}:*")
+            where.append(f"_full_text @@ {mark}::tsquery")
+            args.append(f"({w}:* | _{w}:*)")
         else:
             where.append(f'_id IN (SELECT rowid FROM "{table}_fts" WHERE "{table}_fts" MATCH {mark})')
-            args.append(f'"{params["q"]}"*')
+            args.append(f'("{w}"* OR "_{w}"*)')
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     order = "_id"
     if params.get("sort"):
@@ -191,6 +212,7 @@ def run(args) -> None:
     version = resource.current_version
     import_s = engine_import(path, indexes=False)
     import_idx_s = engine_import(path, indexes=True)
+    import_fts_s = engine_import(path, indexes=True, full_text=True)
     size_mb = os.path.getsize(path) / 1e6
 
     rng = random.Random(args.seed)
@@ -227,7 +249,8 @@ def run(args) -> None:
           f"queries: {len(queries)}; migrate {migrate_s:.1f} s")
     print(f"Load through ingestion: {load_s:8.1f} s   engine import: {import_s:6.1f} s "
           f"(ratio {load_s / import_s:.1f}x)   engine import + indexes: {import_idx_s:6.1f} s "
-          f"(ratio {load_s / import_idx_s:.1f}x)")
+          f"(ratio {load_s / import_idx_s:.1f}x)   engine import + indexes + full text: {import_fts_s:6.1f} s "
+          f"(ratio {load_s / import_fts_s:.1f}x)")
     p50a, p99a, p50r, p99r = (percentile(api_ms, 50), percentile(api_ms, 99), percentile(raw_ms, 50),
                               percentile(raw_ms, 99))
     print(f"datastore_search  p50 {p50a:7.2f} ms   p99 {p99a:7.2f} ms   max {max(api_ms):7.2f} ms")

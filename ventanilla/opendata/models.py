@@ -172,6 +172,9 @@ class ResourceVersion(models.Model):
     report = models.JSONField(default=list, blank=True)
     table_name = models.CharField(max_length=63, blank=True)  # the datastore table, if tabular
     row_count = models.PositiveBigIntegerField(default=0)
+    # The columns with bitmap indexes in `<table>_ix` (datastore/bitmaps.py) and whether other text
+    # columns' words carry the free-text mark; None for tables loaded before bitmaps existed.
+    bitmaps = models.JSONField(null=True, blank=True, default=None)
     rows_added = models.PositiveBigIntegerField(null=True, blank=True)  # against the previous version
     rows_removed = models.PositiveBigIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(

@@ -42,7 +42,7 @@ def is_postgres() -> bool:
 def qn(name: str) -> str:
     """Quotes an identifier that has ALREADY been validated (table names, column ids)."""
     if not (TABLE_NAME.match(name) or COLUMN_NAME.match(name) or name in ("_id", "_full_text", "_hash")
-            or (name.endswith("_fts") and TABLE_NAME.match(name[:-4]))):
+            or (name.endswith(("_fts", "_ix")) and TABLE_NAME.match(name.rsplit("_", 1)[0]))):
         raise ValueError(f"unsafe identifier {name!r}")
     return f'"{name}"'
 
@@ -156,7 +156,7 @@ def finish_table(table: str, index_columns: Iterable[str]) -> None:
         else:
             f = qn(fts_table(table))
             cur.execute(f"CREATE VIRTUAL TABLE {f} USING fts5(_full_text, content={t}, content_rowid=_id, "
-                        f"tokenize='unicode61 remove_diacritics 2', detail=none)")
+                        f"tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", detail=none)")
             cur.execute(f"INSERT INTO {f}({f}) VALUES ('rebuild')")
             # A full ANALYZE (under a second for a million rows): with a sampling limit SQLite only
             # sees the first entries of each index and rates a two-value column as selective as a
@@ -169,6 +169,7 @@ def drop_table(table: str) -> None:
     with connection.cursor() as cur:
         if not is_postgres():
             cur.execute(f"DROP TABLE IF EXISTS {qn(fts_table(table))}")
+        cur.execute(f'DROP TABLE IF EXISTS {qn(table + "_ix")}')  # its bitmaps (bitmaps.index_table)
         cur.execute(f"DROP TABLE IF EXISTS {qn(table)}")
 
 

@@ -6,26 +6,28 @@ index it, and write the data dictionary and the validation report.
 raises `OpendataError` and leaves nothing behind: the stored file is deleted and the version row,
 its data dictionary and the datastore table disappear with the rolled-back savepoint.
 
+Pass 1 also decides which columns have few distinct values; pass 2 gathers their bitmap indexes
+and writes the words of the other text columns marked as free text (datastore/bitmaps.py).
+
 Memory stays bounded whatever the file size: the upload is streamed to storage in 256 kB chunks
 (hashed, size-capped and checked for encoding on the way), each pass reads the stored file row by
 row, rows go to the engine in batches of at most 5,000 rows or ~400 kB of text, and what is kept
-per column is a handful of counters. A 21 MB CSV peaks at ~2.5 MB of Python memory (test); a
-213 MB CSV (2 million rows) loaded on SQLite in 39 s with the whole process at 89 MB resident, and
-on PostgreSQL in 66 s (2 CPUs). One million rows (107 MB, bench/datastore.py, 2 shared CPUs):
-SQLite 18.4 s (executemany into a plain table 2.8 s, plus the same b-tree indexes 8.2 s: 2.3x);
-PostgreSQL 17.9 s (COPY 1.8 s, plus indexes 5.5 s: 3.3x) — the difference is the two Python
-passes, the row fingerprints and the full-text index."""
+per column is a handful of counters, at most 10,000 hashes (pass 1) and the compressed bitmaps of
+at most 10,000 values (pass 2). A 21 MB CSV stays under a quarter of its size in Python memory
+(test). Load times of one million rows: docs/opendata.md, Benchmark."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
+from contextlib import contextmanager
 from typing import IO
 
 from django.db import DataError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ..datastore import tables
+from ..datastore import bitmaps, tables
 from ..models import DataField, ResourceVersion
 from ..services import OpendataError
 from . import files
@@ -98,7 +100,25 @@ def ingest_version(version: ResourceVersion, *, upload: IO[bytes], filename: str
     return version
 
 
+@contextmanager
+def _without_cycle_collection():
+    """The two passes make millions of short-lived lists and tuples that never form cycles; the
+    cyclic garbage collector would scan them again and again (about 8 % of a load)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_table(version: ResourceVersion, tab: files.TabularFile, previous: ResourceVersion | None) -> None:
+    with _without_cycle_collection():
+        _load_table(version, tab, previous)
+
+
+def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: ResourceVersion | None) -> None:
     report = Report()
     headers = tab.header()
     report.extend(tab.notes)
@@ -115,8 +135,14 @@ def load_table(version: ResourceVersion, tab: files.TabularFile, previous: Resou
     # Pass 1: types over the whole file, row width problems.
     rows = 0
     active = list(range(ncol))
+    cardinality = bitmaps.Cardinality(ncol)
+    seen_rows = cardinality.buffer
     for number, cells in tab.rows():
         rows += 1
+        seen_rows.append(cells)
+        if len(seen_rows) >= cardinality.BATCH:
+            cardinality.flush()
+            seen_rows = cardinality.buffer
         width = len(cells)
         if width != ncol and (strict_width or width > ncol):
             if width > ncol and not strict_width and all(c in (None, "") for c in cells[ncol:]):
@@ -161,9 +187,18 @@ def load_table(version: ResourceVersion, tab: files.TabularFile, previous: Resou
             convs.append(lambda v, c=conv, a=adapt: x if (x := c(v)) is None or isinstance(x, str) else a(x))
         else:
             convs.append(conv)
-    # Full text covers the text columns (numbers, dates and the geometry are filtered, not searched).
-    text_cols = [i for i, k in enumerate(kinds) if k == TEXT and not (tab.geometry and i == ncol - 1)]
-    max_len = [0] * ncol
+    # Full text covers the text columns (numbers, dates and the geometry are filtered, not searched):
+    # first the words of low-cardinality columns (those with bitmaps), then the others' words marked
+    # as free text (datastore/bitmaps.py).
+    geometry = [ncol - 1] if tab.geometry else []
+    low = cardinality.low(kinds, exclude=geometry)
+    text_cols = [i for i, k in enumerate(kinds) if k == TEXT and i not in geometry]
+    low_text = [i for i in text_cols if i in set(low)]
+    free_text = [i for i in text_cols if i not in set(low)]
+    builder = bitmaps.Builder([(i, ids[i], kinds[i]) for i in low])
+    add_to_bitmaps = builder.add_batch
+    full_text_words = bitmaps.full_text_words
+    max_len = cardinality.max_len
     blake = hashlib.blake2b
     loader = tables.Loader(table, ids)
     error = None
@@ -180,16 +215,11 @@ def load_table(version: ResourceVersion, tab: files.TabularFile, previous: Resou
             if "\x00" in raw:  # PostgreSQL text cannot hold NUL; neither engine gets it
                 cells = [v.replace("\x00", "") if v else v for v in cells]
             values = [c(v) if c is not None else (v or None) for c, v in zip(convs, cells)]
-            parts = []
-            for i in text_cols:
-                v = cells[i]
-                if v:
-                    if len(v) > max_len[i]:
-                        max_len[i] = len(v)
-                    parts.append(v)
+            parts = [cells[i] for i in low_text if cells[i]]
+            free = [cells[i] for i in free_text if cells[i]]
             # Folding is character by character, so one call on the joined text gives the same words
             # as folding each value (and costs one call a row instead of one a value).
-            words = normalise_words(" ".join(parts))
+            words = full_text_words(normalise_words(" ".join(parts)), free)
             if len(words) > tables.MAX_LEXEME:
                 words = tables.full_text_value(words)
             digest = blake(raw.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
@@ -197,10 +227,12 @@ def load_table(version: ResourceVersion, tab: files.TabularFile, previous: Resou
             batch_chars += len(raw)
             if len(batch) >= tables.BATCH or batch_chars >= BATCH_CHARS:
                 loader.write(batch)
+                add_to_bitmaps(batch)
                 batch = []
                 batch_chars = 0
         if batch:
             loader.write(batch)
+            add_to_bitmaps(batch)
     except BaseException as exc:
         error = exc
         raise
@@ -209,6 +241,7 @@ def load_table(version: ResourceVersion, tab: files.TabularFile, previous: Resou
     indexed = [ids[i] for i, k in enumerate(kinds)
                if not (tab.geometry and i == ncol - 1) and (k != TEXT or 0 < max_len[i] <= tables.MAX_INDEXED_TEXT)]
     tables.finish_table(table, indexed)
+    version.bitmaps = {"columns": builder.save(table), "free_text": bool(free_text)}
 
     version.table_name = table
     version.row_count = _id

@@ -1,0 +1,210 @@
+"""The datastore's bitmap indexes (datastore/bitmaps.py) give exactly the rows and totals of the
+SQL path, on both engines, for filters and full-text words; tables loaded before bitmaps keep
+working; the side table is unreachable from datastore_search_sql and goes with its table."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ventanilla.opendata import datastore
+from ventanilla.opendata.datastore import Query, bitmaps, tables
+from ventanilla.opendata.datastore import sql as ds_sql
+from ventanilla.opendata.services import OpendataError
+
+from .test_ingest import dataset, media, upload  # noqa: F401  (fixtures)
+
+COLONIAS = ["Centro", "Torreón Jardín", "Camión Rojo", "Los Ángeles", "Nueva Laguna", "Centro Norte", ""]
+MOTIVOS = ["Exceso de velocidad", "Pasarse el semáforo en rojo", "Uso del teléfono al conducir", "Sin placas",
+           "Estacionarse en lugar para personas con discapacidad"]
+VEHICULOS = ["Automóvil", "Camioneta", "Motocicleta", "Camión de carga"]
+WORDS = ["centro", "cam", "camion", "camioneta", "semaforo", "velocidad", "rojo", "luga", "inf", "folio", "nota",
+         "2024", "1", "motocicleta", "jardin", "xyz", "a", "los"]
+
+
+def _csv(n: int, seed: int = 7) -> bytes:
+    rng = random.Random(seed)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["Folio", "Fecha", "Colonia", "Motivo", "Tipo de vehículo", "Monto", "Pagada", "Tarifa",
+                     "Nota"])
+    for i in range(1, n + 1):
+        writer.writerow([
+            f"INF-2024-{i:05d}",  # unique: free text, no bitmaps
+            f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}",
+            rng.choice(COLONIAS),
+            rng.choice(MOTIVOS),
+            rng.choice(VEHICULOS),
+            rng.choice(["500", "1000", "1500", ""]),
+            rng.choice(["sí", "no", ""]),
+            rng.choice(["1.5", "2.25", "3"]),  # numeric: left to the engine
+            # a long free-text column, with words that also appear in the bitmap columns
+            (f"Nota larga número {i}: el conductor iba en camioneta por el centro y no se detuvo " * 3)
+            if i % 10 == 0 else "",
+        ])
+    return buf.getvalue().encode()
+
+
+@pytest.fixture
+def fines(upload, monkeypatch):  # noqa: F811
+    # 100 values at most for a bitmap: the 400 folios are free text, the 84 dates are not
+    monkeypatch.setattr(bitmaps, "MAX_VALUES", 100)
+    return upload(_csv(400), "infracciones.csv")
+
+
+def _sql_only(resource, params):
+    """The same search with the bitmaps out of the way: the SQL conditions alone decide."""
+    original = Query.matching_ids
+    Query.matching_ids = lambda self: None
+    try:
+        return datastore.search(resource, dict(params))
+    finally:
+        Query.matching_ids = original
+
+
+def _both(resource, params):
+    with_bitmaps = datastore.search(resource, dict(params))
+    query = datastore.build_query(resource, dict(params))
+    assert query.matching_ids() is not None, params  # the bitmaps did answer this query
+    plain = _sql_only(resource, params)
+    return with_bitmaps, plain
+
+
+def test_low_cardinality_columns_get_bitmaps_and_the_others_do_not(fines):
+    info = fines.current_version.bitmaps
+    assert set(info["columns"]) == {"fecha", "colonia", "motivo", "tipo_de_vehiculo", "monto", "pagada"}
+    assert info["free_text"] is True  # folio and nota: their words are marked
+    table = fines.current_version.table_name
+    assert tables.table_exists(bitmaps.index_table(table))
+
+
+@pytest.mark.parametrize("params", [
+    {"filters": {"colonia": "Centro"}},
+    {"filters": {"colonia": ["Centro", "Los Ángeles"], "tipo_de_vehiculo": "Camioneta"}},
+    {"filters": {"colonia": None}},  # NULL (an empty cell)
+    {"filters": {"colonia": ["Centro", None], "pagada": True}},
+    {"filters": {"pagada": "false", "monto": 1000}},
+    {"filters": {"monto": "1500", "fecha": "2024-03-03"}},
+    {"filters": {"colonia": "No existe"}},
+    {"q": "camioneta"},  # in a bitmap column and in the free-text notes
+    {"q": "cam"},  # a prefix of several words
+    {"q": "inf 2024"},  # only in the free-text folio
+    {"q": "nota centro"},
+    {"q": "Semáforo", "filters": {"tipo_de_vehiculo": "Motocicleta"}},
+    {"q": "camioneta", "filters": {"tipo_de_vehiculo": "Automóvil"}},
+    {"q": "xyz"},
+    {"filters": {"colonia": "Centro"}, "offset": 20, "limit": 7},
+    {"filters": {"motivo": MOTIVOS[0]}, "offset": 10_000},
+    {"q": "centro", "fields": "folio,colonia", "limit": 3, "offset": 4},
+    {"q": "rojo", "include_total": False},
+])
+def test_bitmaps_give_the_rows_and_totals_of_the_sql_path(fines, params):
+    with_bitmaps, plain = _both(fines, params)
+    assert with_bitmaps["records"] == plain["records"]
+    assert with_bitmaps.get("total") == plain.get("total")
+
+
+def test_sorted_pages_keep_sql_rows_and_take_the_total_from_bitmaps(fines):
+    params = {"filters": {"colonia": "Centro"}, "q": "velocidad", "sort": "monto desc"}
+    with_bitmaps = datastore.search(fines, dict(params))
+    plain = _sql_only(fines, params)
+    assert with_bitmaps["records"] == plain["records"] and with_bitmaps["total"] == plain["total"] > 0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    colonias=st.lists(st.sampled_from(COLONIAS), max_size=2),
+    vehiculo=st.one_of(st.none(), st.sampled_from(VEHICULOS)),
+    words=st.lists(st.sampled_from(WORDS), max_size=2),
+    offset=st.integers(min_value=0, max_value=450),
+    limit=st.integers(min_value=1, max_value=60),
+)
+def test_any_mix_of_filters_and_words_matches_the_sql_path(fines, colonias, vehiculo, words, offset, limit):
+    params: dict = {"offset": offset, "limit": limit}
+    filters = {}
+    if colonias:
+        filters["colonia"] = [c or None for c in colonias]
+    if vehiculo:
+        filters["tipo_de_vehiculo"] = vehiculo
+    if filters:
+        params["filters"] = filters
+    if words:
+        params["q"] = " ".join(words)
+    if not filters and not words:
+        return
+    with_bitmaps, plain = _both(fines, params)
+    assert with_bitmaps["records"] == plain["records"]
+    assert with_bitmaps["total"] == plain["total"]
+
+
+def test_queries_the_bitmaps_cannot_answer_take_the_sql_path(fines):
+    for params in ({"filters": {"folio": "INF-2024-00007"}}, {"filters": {"tarifa": 3}}, {"distinct": True,
+                   "fields": "colonia", "filters": {"colonia": "Centro"}}, {"q": {"colonia": "centro"}}):
+        query = datastore.build_query(fines, params)
+        assert query.matching_ids() is None, params
+    assert datastore.search(fines, {"filters": {"folio": "INF-2024-00007"}})["total"] == 1
+    assert datastore.search(fines, {"q": {"nota": "camioneta"}})["total"] == 40
+
+
+def test_a_column_with_too_many_values_gets_no_bitmaps(upload, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(bitmaps, "MAX_VALUES", 5)
+    resource = upload(_csv(60), "pocas.csv")
+    columns = set(resource.current_version.bitmaps["columns"])
+    assert "colonia" not in columns and "fecha" not in columns  # 7 and 60 distinct values
+    assert {"tipo_de_vehiculo", "pagada", "monto"} <= columns
+    # "centro" is now a free-text word of the colonia column: still found
+    with_bitmaps, plain = _both(resource, {"q": "centro", "filters": {"pagada": True}})
+    assert with_bitmaps["records"] == plain["records"] and with_bitmaps["total"] == plain["total"] > 0
+
+
+def test_a_table_loaded_before_bitmaps_keeps_the_sql_path(fines, upload, monkeypatch):  # noqa: F811
+    """Such a table has unmarked words and no bitmaps (version.bitmaps is None): the SQL path
+    with the unmarked full-text query gives what a table with bitmaps gives."""
+    from ventanilla.opendata.ingest.types import normalise_words
+    from ventanilla.opendata.models import ResourceVersion
+
+    monkeypatch.setattr(bitmaps, "full_text_words",
+                        lambda low, free: " ".join(w for w in (low, normalise_words(" ".join(free))) if w))
+    old = upload(_csv(400), "antes.csv")
+    ResourceVersion.objects.filter(pk=old.current_version_id).update(bitmaps=None)
+    old.refresh_from_db()
+    assert datastore.build_query(old, {"q": "inf"}).matching_ids() is None
+    for params in ({"q": "camioneta"}, {"q": "inf 2024"}, {"q": "cam", "filters": {"colonia": "Centro"}},
+                   {"filters": {"pagada": True, "monto": 500}}):
+        expected = datastore.search(fines, dict(params))
+        got = datastore.search(old, dict(params))
+        assert got["total"] == expected["total"] and got["records"] == expected["records"], params
+
+
+def test_the_side_table_is_unreachable_from_sql_and_dropped_with_its_table(fines):
+    table = fines.current_version.table_name
+    for sql in (f'SELECT * FROM "{bitmaps.index_table(table)}"', f"SELECT * FROM {bitmaps.index_table(table)}"):
+        with pytest.raises(OpendataError):
+            ds_sql.run_sql(sql)
+    tables.drop_table(table)
+    assert not tables.table_exists(bitmaps.index_table(table))
+
+
+@settings(max_examples=200, deadline=None)
+@given(low=st.lists(st.text(max_size=30), max_size=3), free=st.lists(st.text(max_size=30), max_size=3))
+def test_free_text_words_are_the_folded_words_with_the_mark(low, free):
+    from ventanilla.opendata.ingest.types import normalise_words
+
+    low_words = normalise_words(" ".join(low))
+    words = bitmaps.full_text_words(low_words, free).split()
+    expected = low_words.split() + [f"_{w}" for w in normalise_words(" ".join(free)).split()]
+    assert [w for w in words if w != "_"] == expected  # lone marks (runs of spaces) match no search word
+    assert all(w == "_" or w.replace("_", "", 1).isalnum() for w in words)
+
+
+def test_keys_are_the_same_for_what_each_engine_stores():
+    import datetime as dt
+
+    assert bitmaps.key(True) == bitmaps.key(1) == "1" and bitmaps.key(False) == bitmaps.key(0) == "0"
+    assert bitmaps.key(dt.date(2024, 3, 1)) == "2024-03-01"  # SQLite stores the ISO text
+    assert bitmaps.key(None) == "" and bitmaps.key("Centro") == "Centro" and bitmaps.key(1500) == "1500"
