@@ -80,7 +80,7 @@ def test_low_cardinality_columns_get_bitmaps_and_the_others_do_not(fines):
     assert set(info["columns"]) == {"fecha", "colonia", "motivo", "tipo_de_vehiculo", "monto", "pagada"}
     assert info["free_text"] is True  # folio and nota: their words are marked
     table = fines.current_version.table_name
-    assert tables.table_exists(bitmaps.index_table(table))
+    assert tables.table_exists(tables.index_table(table))
 
 
 @pytest.mark.parametrize("params", [
@@ -183,11 +183,11 @@ def test_a_table_loaded_before_bitmaps_keeps_the_sql_path(fines, upload, monkeyp
 
 def test_the_side_table_is_unreachable_from_sql_and_dropped_with_its_table(fines):
     table = fines.current_version.table_name
-    for sql in (f'SELECT * FROM "{bitmaps.index_table(table)}"', f"SELECT * FROM {bitmaps.index_table(table)}"):
+    for sql in (f'SELECT * FROM "{tables.index_table(table)}"', f"SELECT * FROM {tables.index_table(table)}"):
         with pytest.raises(OpendataError):
             ds_sql.run_sql(sql)
     tables.drop_table(table)
-    assert not tables.table_exists(bitmaps.index_table(table))
+    assert not tables.table_exists(tables.index_table(table))
 
 
 @settings(max_examples=200, deadline=None)

@@ -168,7 +168,7 @@ class Query:
         self.where: list[str] = []
         self.args: list[Any] = []
         self.fts_match: tuple[str, str] | None = None  # SQLite: the full-text condition and its argument
-        self.bitmaps = getattr(version, "bitmaps", None)  # None: a table loaded before bitmaps
+        self.bitmap_info = getattr(version, "bitmaps", None)  # None: a table loaded before bitmaps
         self.filter_values: list[tuple[str, list[Any]]] = []  # (column, stored values) of each filter
         self.q_words: list[str] = []  # the words of a plain-text `q`
         self.column_q = False  # `q` is {"column": "text"}
@@ -215,7 +215,7 @@ class Query:
     def _fts(self, words: list[str]) -> None:
         if not words:
             return
-        marked = bool(self.bitmaps and self.bitmaps.get("free_text"))
+        marked = bool(self.bitmap_info and self.bitmap_info.get("free_text"))
         if is_postgres():
             self.where.append("_full_text @@ %s::tsquery" if marked else "_full_text @@ to_tsquery('simple', %s)")
         else:
@@ -317,7 +317,7 @@ class Query:
         column without bitmaps, or a table loaded before bitmaps): the SQL conditions decide then."""
         if self._ids is False:
             self._ids = None
-            info = self.bitmaps
+            info = self.bitmap_info
             if (info is not None and not self.distinct and not self.column_q
                     and (self.filter_values or self.q_words)
                     and all(c in info["columns"] for c, _v in self.filter_values)):

@@ -44,7 +44,7 @@ from django.db import connection
 from pyroaring import BitMap
 
 from ..ingest.types import normalise_words
-from .tables import fts_table, is_postgres, qn
+from .tables import fts_table, index_table, is_postgres, qn
 
 MAX_VALUES = 10_000
 MAX_VALUE_LENGTH = 200
@@ -54,10 +54,6 @@ FREE_MARK = "_"
 WORDS = "_words"  # the `col` of word bitmaps in `<table>_ix` (no data column id starts with "_")
 NULL = ""  # the key of NULL (an empty text cell is stored as NULL, so no value has this key)
 WORD_END = "{"  # sorts after every character of a folded word ([a-z0-9]): the end of a prefix range
-
-
-def index_table(table: str) -> str:
-    return f"{table}_ix"
 
 
 def key(value: Any) -> str:
@@ -80,8 +76,8 @@ def key(value: Any) -> str:
 
 class Cardinality:
     """Pass 1: which columns have few distinct values (a bounded set of hashes per column), and
-    the longest value of each. Rows are looked at a batch at a time, column by column, so the work
-    per value is in C."""
+    the longest value of each. The ingestion appends each row to `buffer` and calls `flush` every
+    BATCH rows: rows are looked at column by column, so the work per value is in C."""
 
     BATCH = 4096
 
@@ -91,13 +87,6 @@ class Cardinality:
         self.buffer: list[Sequence[str | None]] = []
         self.pad: list[None] = [None] * ncol
         self.max_len = [0] * ncol  # the longest value of each column (characters)
-
-    def see(self, cells: Sequence[str | None]) -> None:
-        """One row (the ingestion's loop appends to `buffer` and calls `flush` itself, to save
-        a call a row)."""
-        self.buffer.append(cells)
-        if len(self.buffer) >= self.BATCH:
-            self.flush()
 
     def flush(self) -> None:
         if not self.buffer:

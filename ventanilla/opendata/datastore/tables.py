@@ -51,6 +51,11 @@ def fts_table(table: str) -> str:
     return f"{table}_fts"
 
 
+def index_table(table: str) -> str:
+    """The table's bitmap indexes (datastore/bitmaps.py)."""
+    return f"{table}_ix"
+
+
 def adapter(kind: str):
     """Python value → what the engine stores. PostgreSQL takes Decimal, date, datetime and bool as
     they are; SQLite stores numbers as REAL, dates and timestamps as ISO text, booleans as 0/1."""
@@ -169,7 +174,7 @@ def drop_table(table: str) -> None:
     with connection.cursor() as cur:
         if not is_postgres():
             cur.execute(f"DROP TABLE IF EXISTS {qn(fts_table(table))}")
-        cur.execute(f'DROP TABLE IF EXISTS {qn(table + "_ix")}')  # its bitmaps (bitmaps.index_table)
+        cur.execute(f"DROP TABLE IF EXISTS {qn(index_table(table))}")
         cur.execute(f"DROP TABLE IF EXISTS {qn(table)}")
 
 

@@ -193,8 +193,9 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
     geometry = [ncol - 1] if tab.geometry else []
     low = cardinality.low(kinds, exclude=geometry)
     text_cols = [i for i, k in enumerate(kinds) if k == TEXT and i not in geometry]
-    low_text = [i for i in text_cols if i in set(low)]
-    free_text = [i for i in text_cols if i not in set(low)]
+    low_set = set(low)
+    low_text = [i for i in text_cols if i in low_set]
+    free_text = [i for i in text_cols if i not in low_set]
     builder = bitmaps.Builder([(i, ids[i], kinds[i]) for i in low])
     add_to_bitmaps = builder.add_batch
     full_text_words = bitmaps.full_text_words
