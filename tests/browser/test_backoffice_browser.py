@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from tests.browser.test_licence_journey import heading, sign_in, sign_out
+from .helpers import heading, sign_in, sign_out
 
 
 def test_a_reviewer_works_a_case_and_a_clerk_files_one(page, live_server, axe, transactional_db, submitted_request,

@@ -6,19 +6,18 @@ defining and filing: the procedure exists only as data the editor typed."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.urls import reverse
 
 from ventanilla.documents import services as documents_services
 from ventanilla.identity.models import Role
 
+from .helpers import PASSWORD, pdf_bytes, sign_in, sign_out
+
 pytestmark = pytest.mark.browser
 
 CLAVE = "TOR-DGDE-077"
 NAME = "Permiso para evento en vía pública"
-PASSWORD = "una frase larga y secreta 2026"
 
 
 @pytest.fixture
@@ -26,42 +25,6 @@ def event_procedure(transactional_db, make_procedure):
     """Only the catalogue entry exists (published, online, free): no online definition yet."""
     return make_procedure(publish=True, clave=CLAVE, name=NAME, cost_kind="free", cost_amount_centavos=None,
                           payment_alternatives=[], response_days=5, ficta="afirmativa")
-
-
-def small_pdf() -> bytes:
-    """A real one-page PDF (the upload checks read its structure, not its name)."""
-    import io
-
-    from reportlab.pdfgen import canvas
-
-    buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer)
-    pdf.drawString(72, 720, "INE de prueba")
-    pdf.save()
-    return buffer.getvalue()
-
-
-def totp_code(user) -> str:
-    from django_otp.oath import TOTP
-
-    device = user.totpdevice_set.get(confirmed=True)
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    totp.time = time.time()
-    return f"{totp.token():0{device.digits}d}"
-
-
-def sign_in(page, user, *, next_url: str, official: bool) -> None:
-    page.goto(f"{reverse('identity:login')}?next={next_url}")
-    page.get_by_label("Correo electrónico o CURP").fill(user.email)
-    page.get_by_label("Contraseña").fill(PASSWORD if not official else "clave de servidor muy segura")
-    page.get_by_role("button", name="Entrar").click()
-    if official:
-        page.get_by_label("Código de 6 dígitos").fill(totp_code(user))
-        page.get_by_role("button", name="Continuar").click()
-
-
-def sign_out(page) -> None:
-    page.get_by_role("button", name="Salir").click()
 
 
 def add_question(page, *, label: str, type_label: str | None = None, choices: str = "", minimum: str = "",
@@ -197,7 +160,7 @@ def test_editor_defines_and_publishes_resident_files_reviewer_approves(
 
     assert page.get_by_role("heading", level=1).inner_text() == "Documentos"
     page.locator("#documento-identificacion_oficial_vigente").set_input_files(
-        files=[{"name": "ine.pdf", "mimeType": "application/pdf", "buffer": small_pdf()}])
+        files=[{"name": "ine.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes("INE de prueba")}])
     page.get_by_role("button", name="Guardar y continuar").click()
 
     assert page.get_by_role("heading", level=1).inner_text() == "Revisa tu solicitud antes de enviarla"

@@ -7,7 +7,6 @@ its QR verification page says it is valid, and the same PDF with one byte change
 
 from __future__ import annotations
 
-import io
 import time
 
 import pytest
@@ -15,57 +14,9 @@ from django.urls import reverse
 
 from ventanilla.documents import services as documents_services
 
+from .helpers import PASSWORD, heading, pdf_bytes, pdf_file, sign_in, sign_out
+
 pytestmark = pytest.mark.browser
-
-PASSWORD = "una frase larga y secreta 2026"
-OFFICIAL_PASSWORD = "clave de servidor muy segura"
-
-
-def pdf_bytes(text: str) -> bytes:
-    from reportlab.pdfgen import canvas
-
-    buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer)
-    pdf.drawString(72, 720, text)
-    pdf.save()
-    return buffer.getvalue()
-
-
-def pdf_file(name: str, text: str) -> dict:
-    return {"name": name, "mimeType": "application/pdf", "buffer": pdf_bytes(text)}
-
-
-def totp_code(user) -> str:
-    """The code of the current time step, or of the next one when the current one was already
-    used (a second sign-in within 30 seconds: django-otp refuses a code twice and accepts the
-    next step within its tolerance)."""
-    from django_otp.oath import TOTP
-
-    device = user.totpdevice_set.get(confirmed=True)
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    totp.time = time.time()
-    if device.last_t is not None and device.last_t >= totp.t():
-        totp.time = device.t0 + (device.last_t + 1) * device.step
-    return f"{totp.token():0{device.digits}d}"
-
-
-def sign_in(page, user, *, next_url: str, official: bool = False) -> None:
-    page.goto(f"{reverse('identity:login')}?next={next_url}")
-    page.get_by_label("Correo electrónico o CURP").fill(user.email)
-    page.get_by_label("Contraseña").fill(OFFICIAL_PASSWORD if official else PASSWORD)
-    page.get_by_role("button", name="Entrar").click()
-    if official:
-        page.get_by_label("Código de 6 dígitos").fill(totp_code(user))
-        page.get_by_role("button", name="Continuar").click()
-
-
-def sign_out(page) -> None:
-    page.get_by_role("button", name="Salir").click()
-
-
-def heading(page) -> str:
-    return page.get_by_role("heading", level=1).inner_text()
-
 
 @pytest.fixture
 def resident_with_file(transactional_db, licence, make_resident):

@@ -1,6 +1,4 @@
-"""Prints the current TOTP code of a demo official (development only)."""
-
-import time
+"""Prints the TOTP code a demo official can use now (development only)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -13,10 +11,10 @@ class Command(BaseCommand):
         parser.add_argument("email")
 
     def handle(self, *args, **options):
-        from django_otp.oath import TOTP
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
         from ventanilla.identity.demo import OFFICIALS
+        from ventanilla.identity.totp import acceptable_code
 
         if not settings.DEMO_DATA_ALLOWED:
             raise CommandError("Este comando solo funciona con datos de demostración.")
@@ -26,6 +24,5 @@ class Command(BaseCommand):
         device = TOTPDevice.objects.filter(user__email=email, name="Demo", confirmed=True).first()
         if device is None:
             raise CommandError("No hay dispositivo de demostración: ejecuta primero manage.py seed_demo.")
-        totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-        totp.time = time.time()
-        self.stdout.write(f"{totp.token():0{device.digits}d}")
+        # A code already used (a second sign-in within 30 seconds) is refused: print the next one.
+        self.stdout.write(acceptable_code(device))
