@@ -50,7 +50,11 @@ def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return api.create_response(request, {"detail": str(exc.message)}, status=exc.status_code)
+    message = str(exc.message)
+    if exc.status_code == 400 and message.startswith("Cannot parse request body"):
+        # django-ninja's own words for a body that is not JSON (or is nested too deep to decode)
+        message = _("El cuerpo de la solicitud no es JSON válido.")
+    return api.create_response(request, {"detail": message}, status=exc.status_code)
 
 
 _PYDANTIC_MESSAGES = {

@@ -31,3 +31,12 @@ def test_api_never_fails_on_any_input(api_schema, mode):
     fuzzed, total = fuzz_every_operation(api_schema, mode, _spanish_detail, max_examples=25)
     assert total >= 7
     assert fuzzed >= (total if mode is GenerationMode.POSITIVE else 4)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", ["{no es json", "[" * 100_000])
+def test_a_body_that_is_not_json_is_a_400_in_spanish(client, body):
+    # The second is valid-looking JSON nested deeper than Python's decoder can go.
+    response = client.post("/api/v1/identidad/curp/validar", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "El cuerpo de la solicitud no es JSON válido."}

@@ -339,6 +339,16 @@ def test_nul_characters_are_refused_not_crashed(client, catalog):
     error(post(client, "package_search", {"fq": ["tags:a\x00"]}), 409, "Validation Error")
 
 
+def test_json_nested_too_deep_to_decode_is_refused_not_crashed(client, catalog, token):
+    deep = "[" * 100_000
+    error(get(client, "package_search", **{"facet.field": deep}), 409, "Validation Error")
+    form = {"name": "profundo", "title": "Profundo", "owner_org": "desarrollo-economico", "resources": deep}
+    assert "resources" in error(client.post(API + "package_create", form, HTTP_AUTHORIZATION=token),
+                                409, "Validation Error")
+    response = client.post(API + "package_search", deep, content_type="application/json")
+    assert "no es JSON válido" in error(response, 400, "Bad Request")["message"]
+
+
 def test_download_of_links_and_private_resources(client, catalog, publisher, login_official, token):
     link = catalog["lights"].resources.get()
     response = client.get(f"/datos/recurso/{link.pk}/descargar/")

@@ -149,6 +149,8 @@ def test_cached_total_without_filters_costs_no_count(resource, django_assert_num
     ({"include_total": "2"}, "include_total"),
     ({"records_format": "xml"}, "records_format"),
     ({"inventado": 1}, "inventado"),
+    ({"filters": "[" * 100_000}, "filters"),  # nested too deep for Python's JSON decoder
+    ({"q": "{" * 100_000}, "q"),
 ])
 def test_bad_params_raise_opendata_error_naming_the_field(resource, params, field):
     with pytest.raises(services.OpendataError) as err:

@@ -199,8 +199,9 @@ def test_webhook_parsing():
     verification = op.parse_webhook(auth, json.dumps({"type": "verification", "event_date": "2026-05-06T13:35:37-06:00",
                                                       "verification_code": "jmTgXLk1"}).encode())
     assert verification.kind == VERIFICATION and verification.event_id == "verification:jmTgXLk1"
-    with pytest.raises(WebhookPayloadError):
-        op.parse_webhook(auth, b"not json")
+    for body in (b"not json", b"[" * 100_000):  # the second is nested too deep to decode
+        with pytest.raises(WebhookPayloadError):
+            op.parse_webhook(auth, body)
     with pytest.raises(WebhookPayloadError):
         op.parse_webhook(auth, json.dumps({"type": "charge.succeeded", "transaction": {"id": "t", "amount": 1.234,
                                                                                         "method": "card",

@@ -127,7 +127,7 @@ class Call:
         if isinstance(value, str):
             try:
                 return json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
                 raise validation(key, _("«%s» no es JSON válido.") % key) from None
         return value
 
@@ -186,6 +186,8 @@ def _facet_fields(call: Call) -> list[str]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
+        except RecursionError:  # nested too deep to decode: not a list of names either
+            value = None
         except ValueError:
             value = [value]  # a single field name without JSON quoting
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -538,7 +540,7 @@ def _request_params(request: HttpRequest, read_only: bool) -> dict[str, Any]:
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ActionError("Bad Request", _("Solicitud incorrecta: el cuerpo no es JSON válido.")) from None
     if not isinstance(data, dict):
         raise ActionError("Bad Request", _("Solicitud incorrecta: el cuerpo JSON debe ser un objeto."))

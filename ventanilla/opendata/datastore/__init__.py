@@ -100,7 +100,7 @@ def _json_param(value: Any, field: str) -> Any:
         if text[:1] in ("{", "["):
             try:
                 return json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
                 raise _fail(_("«%s» no es JSON válido.") % field, field) from None
     return value
 

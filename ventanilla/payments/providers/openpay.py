@@ -226,7 +226,7 @@ class OpenpayProvider(PaymentProvider):
         status, raw = self.transport(method, self._url(path, query), headers, body, self.timeout)
         try:
             data = json.loads(raw) if raw else {}
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ProviderError(_("El procesador de pagos respondió algo que no se entiende."), code="bad_response") from exc
         if status >= 400 or (isinstance(data, dict) and "error_code" in data and status >= 300):
             error_code = int(data.get("error_code", 0)) if isinstance(data, dict) else 0
@@ -338,7 +338,7 @@ class OpenpayProvider(PaymentProvider):
             raise WebhookSignatureError(_("Las credenciales del aviso no son válidas."))
         try:
             payload = json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise WebhookPayloadError(_("El cuerpo del aviso no es JSON válido.")) from exc
         notification = self.notification_from_payload(payload)
         if notification.kind == VERIFICATION:

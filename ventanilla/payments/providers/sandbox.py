@@ -276,7 +276,7 @@ class SandboxProvider(PaymentProvider):
             raise WebhookSignatureError(_("La firma del aviso está vencida."))
         try:
             payload = json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise WebhookPayloadError(_("El cuerpo del aviso no es JSON válido.")) from exc
         return self.notification_from_payload(payload)
 
