@@ -185,3 +185,20 @@ class LoginThrottle(models.Model):
         verbose_name = _("bloqueo de acceso")
         verbose_name_plural = _("bloqueos de acceso")
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="login_throttle_unique_key")]
+
+
+class SendCounter(models.Model):
+    """How many messages of one kind (a confirmation link, a password reset, a sign-up) were
+    asked for one e-mail address or from one IP address in the current window
+    (identity.send_limits). Kept in the database so every web worker counts the same; `key` is a
+    SHA-256 digest, never the address in clear."""
+
+    kind = models.CharField(max_length=16)
+    key = models.CharField(max_length=64)
+    window_started_at = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("límite de envíos")
+        verbose_name_plural = _("límites de envíos")
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="send_counter_unique_key")]

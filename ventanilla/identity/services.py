@@ -33,9 +33,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from ventanilla.audit.services import record
+from ventanilla.core.http import client_ip
 
 from . import curp as curp_module
-from . import lockout
+from . import lockout, send_limits
 from .models import Consent, Level, Membership, PersonalDataAccess, Role, User
 from .permissions import has_role
 
@@ -60,6 +61,13 @@ class ServiceError(Exception):
         self.message = message
         self.field = field
         self.code = code
+
+
+class TooManyRequests(ServiceError):
+    """Over a sending limit (identity.send_limits); the view answers 429."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="too_many")
 
 
 class FieldErrors(Exception):
@@ -219,6 +227,9 @@ def sign_up(data: SignUpData, *, request: HttpRequest | None = None) -> User:
             errors.setdefault(name, []).append(_duplicate_message(name))
     if errors:
         raise FieldErrors(errors)
+    if not send_limits.allow(send_limits.SIGN_UP, email=None, ip=client_ip(request)):
+        raise TooManyRequests(_("Se crearon demasiadas cuentas desde esta conexión en la última hora. "
+                                "Intenta de nuevo más tarde o acude a una oficina del municipio."))
 
     try:
         with transaction.atomic():
@@ -298,11 +309,14 @@ def _looks_like_uuid(value: str) -> bool:
     return bool(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", value))
 
 
-def resend_confirmation(email: str) -> None:
-    """Sends a new link when an unconfirmed account has this address. Says nothing either way."""
+def resend_confirmation(email: str, *, ip: str | None = None) -> None:
+    """Sends a new link when an unconfirmed account has this address. Says nothing either way,
+    and sends nothing once the address or the IP is over its limit (identity.send_limits)."""
     try:
         address = clean_email(email)
     except ServiceError:
+        return
+    if not send_limits.allow(send_limits.CONFIRMATION, email=address, ip=ip):
         return
     user = User.objects.filter(email__iexact=address, email_confirmed_at__isnull=True, is_active=True).first()
     if user is not None:

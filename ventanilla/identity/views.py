@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from ventanilla.core.backoffice import tools_for
 from ventanilla.core.http import client_ip
 
-from . import forms, selectors, services
+from . import forms, selectors, send_limits, services
 from .models import Consent, Role
 from .permissions import official_required, two_factor_url
 
@@ -67,6 +67,9 @@ def signup(request: HttpRequest) -> HttpResponse:
         data = services.SignUpData(**{k: form.cleaned_data.get(k, "") for k in form.fields})
         try:
             user = services.sign_up(data, request=request)
+        except services.TooManyRequests as exc:
+            form.add_error(None, exc.message)
+            return render(request, "identity/signup.html", {"form": form, "duplicate": False}, status=429)
         except services.FieldErrors as exc:
             _apply_errors(form, exc.errors)
             duplicate = any("¿" in m for msgs in exc.errors.values() for m in msgs)
@@ -96,7 +99,7 @@ def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
 def resend_confirmation(request: HttpRequest) -> HttpResponse:
     form = forms.EmailForm(request.POST or None, initial={"email": request.GET.get("correo", "")[:254]})
     if request.method == "POST" and form.is_valid():
-        services.resend_confirmation(form.cleaned_data["email"])
+        services.resend_confirmation(form.cleaned_data["email"], ip=client_ip(request))
         request.session[SIGNUP_EMAIL_SESSION_KEY] = form.cleaned_data["email"].strip()[:254]
         return redirect("identity:signup_done")
     return render(request, "identity/resend_confirmation.html", {"form": form}, status=400 if form.errors else 200)
@@ -141,6 +144,11 @@ class PasswordResetView(InvalidFormIs400, auth_views.PasswordResetView):
     success_url = reverse_lazy("identity:password_reset_done")
 
     def form_valid(self, form):
+        # Over the sending limit the page says the same as always and sends nothing: it never
+        # tells whether an account exists (identity.send_limits).
+        if not send_limits.allow(send_limits.PASSWORD_RESET, email=form.cleaned_data["email"],
+                                 ip=client_ip(self.request)):
+            return redirect(self.get_success_url())
         self.extra_email_context = {"city": settings.CITY, "site_url": settings.SITE_URL,
                                    "hours": settings.PASSWORD_RESET_TIMEOUT // 3600}
         return super().form_valid(form)
@@ -242,6 +250,9 @@ def official_create(request: HttpRequest) -> HttpResponse:
         try:
             official = services.create_official(request.user, data, forms.parse_grants(form.cleaned_data["grants"]),
                                                 request=request)
+        except services.TooManyRequests as exc:
+            form.add_error(None, exc.message)
+            return render(request, "identity/signup.html", {"form": form, "duplicate": False}, status=429)
         except services.FieldErrors as exc:
             _apply_errors(form, exc.errors)
         else:
