@@ -77,6 +77,9 @@ def test_the_window_ends_and_sending_is_allowed_again():
     ask = lambda at: send_limits.allow(send_limits.CONFIRMATION, email="a@example.mx", ip=None, now=at)  # noqa: E731
     assert [ask(now) for _ in range(4)] == [True, True, True, False]
     assert ask(now + timedelta(minutes=59)) is False
+    # A request whose clock read a moment before the window began (it waited for the row lock)
+    # does not start a new window.
+    assert ask(now - timedelta(seconds=1)) is False
     assert ask(now + timedelta(minutes=60)) is True
     # A refused request does not extend the wait.
     assert [ask(now + timedelta(minutes=61)) for _ in range(3)] == [True, True, False]

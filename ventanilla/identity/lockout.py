@@ -42,7 +42,8 @@ def normalize_identifier(identifier: str) -> str:
     return "".join((identifier or "").split()).lower()[:254]
 
 
-def _digest(value: str) -> str:
+def digest(value: str) -> str:
+    """A keyed digest of an identifier or an address, so throttling tables never hold them in clear."""
     return hashlib.sha256(f"{settings.SECRET_KEY[:16]}|{value}".encode()).hexdigest()
 
 
@@ -72,9 +73,9 @@ def lock_seconds(scope: str, failures: int) -> int:
 def _keys(identifier: str | None, ip: str | None) -> list[tuple[str, str]]:
     keys = []
     if identifier:
-        keys.append((Scope.ACCOUNT, _digest(normalize_identifier(identifier))))
+        keys.append((Scope.ACCOUNT, digest(normalize_identifier(identifier))))
     if ip:
-        keys.append((Scope.IP, _digest(ip)))
+        keys.append((Scope.IP, digest(ip)))
     return keys
 
 
@@ -92,7 +93,7 @@ def status(identifier: str | None, ip: str | None, *, now: datetime | None = Non
 
 def _keys_for(identifier, ip, scope_override):
     if scope_override:
-        return [(scope_override, _digest(normalize_identifier(identifier or "")))]
+        return [(scope_override, digest(normalize_identifier(identifier or "")))]
     return _keys(identifier, ip)
 
 

@@ -14,14 +14,13 @@ digests. Every function takes `now` so tests move the clock without patching."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .lockout import normalize_identifier
+from .lockout import digest, normalize_identifier
 from .models import SendCounter
 
 CONFIRMATION = "confirmation"
@@ -34,17 +33,13 @@ def window() -> timedelta:
     return timedelta(seconds=int(settings.SEND_LIMIT_WINDOW_SECONDS))
 
 
-def _digest(value: str) -> str:
-    return hashlib.sha256(f"{settings.SECRET_KEY[:16]}|send|{value}".encode()).hexdigest()
-
-
 def _counters(kind: str, email: str | None, ip: str | None) -> list[tuple[str, str, int]]:
     """(counter kind, key, limit) for each thing this request is counted against."""
     counters = []
     if email:
-        counters.append((f"{kind[:10]}:a", _digest(normalize_identifier(email)), int(settings.SEND_LIMIT_PER_ADDRESS)))
+        counters.append((f"{kind}:a", digest(normalize_identifier(email)), int(settings.SEND_LIMIT_PER_ADDRESS)))
     if ip:
-        counters.append((f"{kind[:10]}:i", _digest(ip), int(settings.SEND_LIMIT_PER_IP)))
+        counters.append((f"{kind}:i", digest(ip), int(settings.SEND_LIMIT_PER_IP)))
     return counters
 
 
@@ -63,7 +58,7 @@ def allow(kind: str, *, email: str | None, ip: str | None, now: datetime | None 
                 for counter_kind, key, limit in counters:
                     row, _created = SendCounter.objects.select_for_update().get_or_create(
                         kind=counter_kind, key=key, defaults={"window_started_at": now})
-                    if now - row.window_started_at >= window() or row.window_started_at > now:
+                    if now - row.window_started_at >= window():
                         row.window_started_at, row.count = now, 0  # a new window
                     if row.count >= limit:
                         return False
