@@ -58,13 +58,15 @@ def fines(upload, monkeypatch):  # noqa: F811
 
 
 def _sql_only(resource, params):
-    """The same search with the bitmaps out of the way: the SQL conditions alone decide."""
-    original = Query.matching_ids
+    """The same search with the bitmaps out of the way: the SQL conditions alone decide (the
+    engine scans and sorts the table: columns with bitmaps have no b-tree)."""
+    original, original_page = Query.matching_ids, Query.page_by_ids
     Query.matching_ids = lambda self: None
+    Query.page_by_ids = lambda self, limit=None, offset=None: None
     try:
         return datastore.search(resource, dict(params))
     finally:
-        Query.matching_ids = original
+        Query.matching_ids, Query.page_by_ids = original, original_page
 
 
 def _both(resource, params):
@@ -107,6 +109,37 @@ def test_bitmaps_give_the_rows_and_totals_of_the_sql_path(fines, params):
     with_bitmaps, plain = _both(fines, params)
     assert with_bitmaps["records"] == plain["records"]
     assert with_bitmaps.get("total") == plain.get("total")
+
+
+@pytest.mark.parametrize("sort", ["monto desc", "monto", "fecha asc", "fecha desc", "colonia", "colonia desc",
+                                  "pagada desc", "pagada", "tipo_de_vehiculo desc"])
+@pytest.mark.parametrize("extra", [{}, {"filters": {"colonia": ["Centro", None]}}, {"q": "camioneta"},
+                                   {"offset": 395, "limit": 10}, {"offset": 133, "limit": 40, "q": "cam"},
+                                   {"offset": 1000}])
+def test_sorting_by_a_column_with_bitmaps_gives_the_engines_order(fines, sort, extra):
+    """NULLs first ascending and last descending, numbers by value, text by code point, ties by
+    `_id` in the same direction: the rows the engine's ORDER BY gives, at any offset."""
+    params = {"sort": sort, "limit": 60, **extra}
+    query = datastore.build_query(fines, dict(params))
+    assert query.page_by_ids() is not None  # the bitmaps answered
+    with_bitmaps = datastore.search(fines, dict(params))
+    plain = _sql_only(fines, params)
+    assert with_bitmaps["records"] == plain["records"]
+    assert with_bitmaps["total"] == plain["total"]
+
+
+def test_sorts_the_bitmaps_cannot_answer_take_the_sql_path(fines):
+    for sort in ("folio desc", "tarifa", "colonia, monto desc", "monto desc, _id asc"):
+        query = datastore.build_query(fines, {"sort": sort})
+        assert query.page_by_ids() is None, sort
+        assert len(datastore.search(fines, {"sort": sort, "limit": 5})["records"]) == 5
+
+
+def test_a_download_sorted_by_a_column_with_bitmaps_has_every_row_once_in_order(fines):
+    query = datastore.build_query(fines, {"sort": "fecha desc", "filters": {"pagada": True}})
+    rows = list(datastore.iter_rows(query, batch=7))
+    plain = _sql_only(fines, {"sort": "fecha desc", "filters": {"pagada": True}, "limit": 1000})["records"]
+    assert [r[0] for r in rows] == [r["_id"] for r in plain] and len(rows) > 7
 
 
 def test_sorted_pages_keep_sql_rows_and_take_the_total_from_bitmaps(fines):
@@ -162,15 +195,26 @@ def test_a_column_with_too_many_values_gets_no_bitmaps(upload, monkeypatch):  # 
     assert with_bitmaps["records"] == plain["records"] and with_bitmaps["total"] == plain["total"] > 0
 
 
-def test_a_table_loaded_before_bitmaps_keeps_the_sql_path(fines, upload, monkeypatch):  # noqa: F811
+def test_a_table_loaded_before_bitmaps_keeps_the_sql_path(fines, upload):  # noqa: F811
     """Such a table has unmarked words and no bitmaps (version.bitmaps is None): the SQL path
     with the unmarked full-text query gives what a table with bitmaps gives."""
+    from django.db import connection
+
     from ventanilla.opendata.ingest.types import normalise_words
     from ventanilla.opendata.models import ResourceVersion
 
-    monkeypatch.setattr(bitmaps, "full_text_words",
-                        lambda low, free: " ".join(w for w in (low, normalise_words(" ".join(free))) if w))
     old = upload(_csv(400), "antes.csv")
+    # Such a table's `_full_text` held the unmarked words of every text column.
+    table = tables.qn(old.current_version.table_name)
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT _id, folio, colonia, motivo, tipo_de_vehiculo, nota FROM {table}")
+        rows = cur.fetchall()
+        cast = "%s::tsvector" if tables.is_postgres() else "%s"
+        cur.executemany(f"UPDATE {table} SET _full_text = {cast} WHERE _id = %s",
+                        [(normalise_words(" ".join(v for v in values if v)), _id) for _id, *values in rows])
+        if not tables.is_postgres():
+            fts = tables.qn(tables.fts_table(old.current_version.table_name))
+            cur.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
     ResourceVersion.objects.filter(pk=old.current_version_id).update(bitmaps=None)
     old.refresh_from_db()
     assert datastore.build_query(old, {"q": "inf"}).matching_ids() is None
@@ -179,6 +223,76 @@ def test_a_table_loaded_before_bitmaps_keeps_the_sql_path(fines, upload, monkeyp
         expected = datastore.search(fines, dict(params))
         got = datastore.search(old, dict(params))
         assert got["total"] == expected["total"] and got["records"] == expected["records"], params
+
+
+def test_a_table_loaded_with_every_word_in_its_full_text_keeps_working(fines, upload):  # noqa: F811
+    """Tables loaded before `words: free` kept the words of the columns with bitmaps in
+    `_full_text` too (unmarked) and had b-trees on every column: queries still find the same rows."""
+    from django.db import connection
+
+    from ventanilla.opendata.ingest.types import normalise_words
+    from ventanilla.opendata.models import ResourceVersion
+
+    old = upload(_csv(400), "antes.csv")
+    version = old.current_version
+    table = tables.qn(version.table_name)
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT _id, colonia, motivo, tipo_de_vehiculo, folio, nota FROM {table}")
+        rows = cur.fetchall()
+        cast = "%s::tsvector" if tables.is_postgres() else "%s"
+        cur.executemany(f"UPDATE {table} SET _full_text = {cast} WHERE _id = %s", [
+            (bitmaps.full_text_words(normalise_words(" ".join(v for v in low if v)), [v for v in free if v]), _id)
+            for _id, *values in rows for low, free in [(values[:3], values[3:])]])
+        if not tables.is_postgres():
+            fts = tables.qn(tables.fts_table(version.table_name))
+            cur.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+    info = {k: v for k, v in version.bitmaps.items() if k != "words"}
+    ResourceVersion.objects.filter(pk=version.pk).update(bitmaps=info)
+    old.refresh_from_db()
+    for params in ({"q": "camioneta"}, {"q": "inf 2024"}, {"q": "cam", "filters": {"colonia": "Centro"}},
+                   {"q": "centro", "sort": "folio desc"}, {"q": {"colonia": "centro"}}, {"q": {"nota": "camioneta"}},
+                   {"q": "rojo", "distinct": True, "fields": "colonia"}):
+        for search in (datastore.search, _sql_only):
+            expected = search(fines, dict(params))
+            got = search(old, dict(params))
+            assert got["total"] == expected["total"] and got["records"] == expected["records"], params
+
+
+def test_columns_with_bitmaps_get_no_b_tree_and_full_text_holds_only_free_words(fines):
+    from django.db import connection
+
+    table = fines.current_version.table_name
+    assert fines.current_version.bitmaps["words"] == bitmaps.LAYOUT_FREE
+    indexed = connection.introspection.get_constraints(connection.cursor(), table)
+    columns = {c for info in indexed.values() if info["index"] and not info["primary_key"] for c in info["columns"]}
+    assert columns - {"_id"} <= {"folio", "tarifa", "nota", "_full_text"} and "colonia" not in columns
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT _full_text FROM {tables.qn(table)} WHERE _id = 10")
+        words = str(cur.fetchone()[0]).replace("'", "").split()
+    assert words and all(w.startswith("_") for w in words)  # folio and nota, marked; no colonia words
+
+
+def test_the_sql_path_finds_words_of_columns_with_bitmaps_through_their_values(fines):
+    query = datastore.build_query(fines, {"q": "camion"})
+    sql, args = query.sql(10, 0)
+    assert "IN (" in sql and "Camión Rojo" in args and "Camión de carga" in args
+    sql, args = datastore.build_query(fines, {"q": "zzzz"}).sql(10, 0)
+    assert [a for a in args if isinstance(a, str)] == [bitmaps.free_word_argument("zzzz")]  # no value has the word
+    assert "1 = 0" in datastore.build_query(fines, {"q": {"colonia": "zzzz"}}).sql(10, 0)[0]
+    assert _sql_only(fines, {"q": "zzzz"})["total"] == 0
+    assert _sql_only(fines, {"q": {"colonia": "camion"}})["total"] == datastore.search(
+        fines, {"filters": {"colonia": "Camión Rojo"}})["total"] > 0
+
+
+def test_values_stored_alike_share_one_bitmap(upload):  # noqa: F811
+    """ "1234" passes through as text and "1,234" is parsed to 1234; "2024-03-01" and "01/03/2024"
+    likewise: one stored value, one bitmap (two would break the side table's key)."""
+    content = "monto,fecha\n1234,2024-03-01\n\"1,234\",01/03/2024\n5,2024-03-02\n"
+    resource = upload(content.encode(), "montos.csv")
+    assert {"monto", "fecha"} <= set(resource.current_version.bitmaps["columns"])
+    assert datastore.search(resource, {"filters": {"monto": 1234}})["total"] == 2
+    assert datastore.search(resource, {"filters": {"fecha": "2024-03-01"}})["total"] == 2
+    assert [r["_id"] for r in datastore.search(resource, {"sort": "monto desc"})["records"]] == [2, 1, 3]
 
 
 def test_the_side_table_is_unreachable_from_sql_and_dropped_with_its_table(fines):
@@ -208,3 +322,10 @@ def test_keys_are_the_same_for_what_each_engine_stores():
     assert bitmaps.key(True) == bitmaps.key(1) == "1" and bitmaps.key(False) == bitmaps.key(0) == "0"
     assert bitmaps.key(dt.date(2024, 3, 1)) == "2024-03-01"  # SQLite stores the ISO text
     assert bitmaps.key(None) == "" and bitmaps.key("Centro") == "Centro" and bitmaps.key(1500) == "1500"
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=20), max_size=8))
+def test_free_words_of_a_batch_are_those_of_each_value(values):
+    assert bitmaps.free_text_batch(values) == [bitmaps.full_text_words("", [v]) for v in values] if values else True
+

@@ -67,8 +67,7 @@ def test_engine_structures(resource):
         else:
             cur.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s", [table])
             stats = [row[0].split() for row in cur.fetchall()]
-            # A full ANALYZE: the two-value column averages 100 rows a value, not a sample's guess.
-            assert ["200", "100"] in stats
+            assert ["200"] in stats  # the planner knows the table's size (every column here has bitmaps)
             for pragma, expected in (("cache_size", -65536), ("temp_store", 2)):
                 cur.execute(f"PRAGMA {pragma}")
                 assert cur.fetchone()[0] == expected

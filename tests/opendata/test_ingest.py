@@ -10,6 +10,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from django.db import connection
 
 from ventanilla.opendata import datastore, services
@@ -409,3 +411,25 @@ def test_create_resource_returns_the_resource_with_its_version(db, department, m
                                         upload=io.BytesIO(b"a,b\n1,2\n"), filename="datos.csv")
     assert resource.current_version is not None and resource.current_version.row_count == 1
     assert resource.datastore_active
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.sampled_from(["", " ", "12", "1,250", "007", "3.5", "$4.00", "2024-03-01", "31/12/2024",
+                                        "2024-03-01 10:00", "sí", "No", "N/D", "-", "abc", None]), max_size=40),
+       cut=st.integers(min_value=1, max_value=41))
+def test_a_column_read_in_batches_gets_the_type_of_one_read_value_by_value(values, cut):
+    """Pass 1 parses each distinct value of a batch once; the outcome is that of reading the
+    column one value at a time: type, first value ruling each type out, markers, money, codes."""
+    from ventanilla.opendata.ingest.types import ColumnStats
+
+    rows = list(range(2, len(values) + 2))
+    one, batched = ColumnStats(), ColumnStats()
+    for k in range(len(values)):
+        one.see_column(values[k:k + 1], rows[k:k + 1])
+    for start in range(0, len(values), cut):
+        batched.see_column(values[start:start + cut], rows[start:start + cut])
+    assert batched.final_type() == one.final_type()
+    assert batched.candidates == one.candidates and batched.first_misfit == one.first_misfit
+    assert (batched.money, batched.has_code) == (one.money, one.has_code)
+    if one.final_type() != "text":
+        assert sorted(batched.markers) == one.markers and batched.non_empty == one.non_empty

@@ -212,8 +212,40 @@ class Query:
             self.where.append("(" + " OR ".join(parts) + ")")
         return dict(raw)
 
+    def _free_layout(self) -> bool:
+        """`_full_text` holds only the marked words of the columns without bitmaps (bitmaps.py)."""
+        return bool(self.bitmap_info and self.bitmap_info.get("words") == bitmaps.LAYOUT_FREE)
+
+    def _bitmap_text_columns(self) -> list[str]:
+        return [c for c in (self.bitmap_info or {}).get("columns", []) if self.kinds.get(c) == TEXT]
+
+    def _free_word(self, word: str) -> str | None:
+        """The engine's condition for the free-text words beginning with `word`, if the table has any."""
+        if not self.bitmap_info.get("free_text"):
+            return None
+        self.args.append(bitmaps.free_word_argument(word))
+        if is_postgres():
+            return "_full_text @@ %s::tsquery"
+        f = qn(tables.fts_table(self.table))
+        return f"_id IN (SELECT rowid FROM {f} WHERE {f} MATCH %s)"
+
+    def _values_in(self, column: str, values: list[str]) -> str:
+        self.args.extend(values)
+        return f"{qn(column)} IN ({', '.join(['%s'] * len(values))})"
+
     def _fts(self, words: list[str]) -> None:
         if not words:
+            return
+        if self._free_layout():
+            # Each word: a free-text word beginning with it, or a value of a column with bitmaps
+            # that has such a word.
+            found = bitmaps.word_values(self.table, self._bitmap_text_columns(), words)
+            for w in words:
+                parts = [self._values_in(column, values) for column, values in found[w].items()]
+                free = self._free_word(w)
+                if free:
+                    parts.append(free)
+                self.where.append("(" + " OR ".join(parts) + ")" if parts else "1 = 0")
             return
         marked = bool(self.bitmap_info and self.bitmap_info.get("free_text"))
         if is_postgres():
@@ -248,6 +280,20 @@ class Query:
             if not isinstance(term, str):
                 raise _fail(_("La búsqueda en «%s» debe ser texto.") % column, "q")
             words = normalise_words(term[:1000]).split()[:MAX_Q_WORDS]
+            if self._free_layout():
+                # The column's words: from its values (bitmaps) or its marked free-text words.
+                if column in self._bitmap_text_columns():
+                    found = bitmaps.word_values(self.table, [column], words)
+                    for w in words:
+                        values = found[w].get(column)
+                        self.where.append(self._values_in(column, values) if values else "1 = 0")
+                    continue
+                for w in words:
+                    self.where.append(f"{_folded(qn(column))} LIKE %s")
+                    self.args.append(f"%{w}%")
+                    free = self._free_word(w)
+                    self.where.append(free or "1 = 0")
+                continue
             all_words.extend(words)
             for word in words:
                 self.where.append(f"{_folded(qn(column))} LIKE %s")
@@ -325,17 +371,40 @@ class Query:
                                              free_text=bool(info.get("free_text")))
         return self._ids
 
-    def page_by_ids(self) -> tuple[str, list[Any]] | None:
-        """In the natural order the page's rows are the result's n-th to m-th ids: read them by
-        primary key, at the same cost at any offset. None when the bitmaps cannot answer."""
-        if self.sort != [("_id", "ASC")]:
-            return None
-        ids = self.matching_ids()
-        if ids is None:
-            return None
-        wanted = bitmaps.page(ids, self.offset, self.limit)
+    def page_by_ids(self, limit: int | None = None, offset: int | None = None) -> tuple[str, list[Any]] | None:
+        """The page's rows read by primary key, at the same cost at any offset, when the bitmaps
+        know which they are: in the natural order they are the result's n-th to m-th ids; sorted by
+        one column with bitmaps, the column's values in order give them. None otherwise (the SQL
+        conditions decide)."""
+        limit = self.limit if limit is None else limit
+        offset = self.offset if offset is None else offset
+        if self.sort == [("_id", "ASC")]:
+            ids = self.matching_ids()
+            if ids is None:
+                return None
+            wanted = bitmaps.page(ids, offset, limit)
+        else:
+            wanted = self._sorted_by_bitmaps(limit, offset)
+            if wanted is None:
+                return None
         marks = ", ".join(["%s"] * len(wanted)) or "NULL"
-        return f"SELECT {self.select_list()} FROM {qn(self.table)} WHERE _id IN ({marks}) ORDER BY _id", wanted
+        return (f"SELECT {self.select_list()} FROM {qn(self.table)} WHERE _id IN ({marks}) "
+                f"ORDER BY {self.order_by()}", wanted)
+
+    def _sorted_by_bitmaps(self, limit: int, offset: int) -> list[int] | None:
+        info = self.bitmap_info
+        if info is None or self.distinct or len(self.sort) != 2:
+            return None
+        (column, direction), (last, last_direction) = self.sort
+        if last != "_id" or direction != last_direction or column not in info["columns"]:
+            return None
+        within = None
+        if self.where:
+            within = self.matching_ids()
+            if within is None:
+                return None
+        return bitmaps.sorted_page(self.table, column, self.kinds[column], direction == "DESC", within, offset,
+                                   limit)
 
     def count(self) -> tuple[int, bool]:
         if not self.where and not self.distinct:
@@ -467,7 +536,7 @@ def iter_rows(query: Query, batch: int = 5000, limit: int | None = None) -> Iter
     offset = query.offset
     while limit is None or sent < limit:
         size = batch if limit is None else min(batch, limit - sent)
-        sql, args = query.sql(size, offset)
+        sql, args = query.page_by_ids(size, offset) or query.sql(size, offset)
         with connection.cursor() as cur:
             cur.execute(sql, args)
             rows = cur.fetchall()

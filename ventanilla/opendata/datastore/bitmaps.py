@@ -2,7 +2,7 @@
 set of row numbers (`_id`) holding it, as a compressed (roaring) bitmap in a side table
 `<table>_ix`. They answer equality filters and full-text words with exact totals in about a
 millisecond, whatever the number of matching rows, and give the rows of any page in the natural
-order by primary key.
+order by primary key, or sorted by one of those columns (`sorted_page`: the values in order).
 
 Why: CKAN clients ask for the exact total on every page, and the engines pay for it by visiting
 every matching row. Counting the 200,000 rows of a million that say "camioneta" makes PostgreSQL
@@ -13,22 +13,27 @@ bitmaps costs next to nothing.
 Which columns ("low-cardinality" columns, decided in the ingestion's first pass, `Cardinality`):
 text, int, date, timestamp and bool columns with at most `MAX_VALUES` distinct values and (text)
 no value longer than `MAX_VALUE_LENGTH`. Numeric columns are left to the engine (SQLite stores
-them as binary floats, so equality there is the engine's to decide). The other columns keep the
-engine's b-tree indexes, which also serve sorting.
+them as binary floats, so equality there is the engine's to decide). Columns with bitmaps get no
+b-tree (building b-trees was most of a load); the other columns keep the engine's b-tree indexes,
+which also serve sorting by them.
 
-Full text. The row's words (`_full_text`) come in two parts: the words of low-cardinality text
-columns as they are, and the words of the other text columns (identifiers, descriptions) with a
-leading "_" (`FREE_MARK`; folded words are [a-z0-9] only, so the mark never collides). A search
-word w matches a row when some word of the row begins with w, i.e. exactly the union of
+Full text. The row's words (`_full_text`) are the words of the text columns without bitmaps
+(identifiers, descriptions), each with a leading "_" (`FREE_MARK`; folded words are [a-z0-9]
+only, so the mark never collides); the words of columns with bitmaps are word bitmaps only
+(version.bitmaps["words"] == LAYOUT_FREE). A search word w matches a row when some word of the row
+begins with w, i.e. exactly the union of
 
 * the bitmaps of the low-cardinality values that have a word beginning with w (the values and
   their words are few: thousands, not millions), and
 * the rows the engine's full-text index finds for "_w" prefix (usually none or few: identifiers
   and descriptions seldom hold the words people search for).
 
-The SQL path (sorting by a column, per-column `q`, `distinct`, downloads) asks the engine for
-(w* OR _w*) and finds the same rows. Tables loaded before bitmaps existed (`bitmap_columns` is
-None on their version) keep the plain words and the SQL path.
+The SQL path (sorting by several columns or one without bitmaps, per-column `q`, `distinct`)
+asks the engine, for each word, for the rows whose free-text words match "_w*" or whose value in
+a column with bitmaps is one of the values having such a word (`word_values`), and finds the same
+rows, without an index on those columns. Tables loaded before this layout kept the words of every
+column in `_full_text` ((w* OR _w*)) and b-trees on every column; tables loaded before bitmaps
+existed (`version.bitmaps` is None) keep the plain words and the SQL path.
 
 Memory stays bounded: pass 1 keeps at most `MAX_VALUES` hashes a column, pass 2 gathers ids in
 plain arrays for one roaring container (65,536 rows) at a time and folds them into the bitmaps."""
@@ -36,14 +41,16 @@ plain arrays for one roaring container (65,536 rows) at a time and folds them in
 from __future__ import annotations
 
 from array import array
+from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from operator import call
 from typing import Any
 
 from django.db import connection
 from pyroaring import BitMap
 
-from ..ingest.types import normalise_words
+from ..ingest.types import normalise_words, normalise_words_joined
 from .tables import fts_table, index_table, is_postgres, qn
 
 MAX_VALUES = 10_000
@@ -54,6 +61,10 @@ FREE_MARK = "_"
 WORDS = "_words"  # the `col` of word bitmaps in `<table>_ix` (no data column id starts with "_")
 NULL = ""  # the key of NULL (an empty text cell is stored as NULL, so no value has this key)
 WORD_END = "{"  # sorts after every character of a folded word ([a-z0-9]): the end of a prefix range
+# `version.bitmaps["words"]`: `_full_text` holds only the marked words of the columns without
+# bitmaps; the words of columns with bitmaps are answered from them alone (tables loaded before
+# this layout also kept those words in `_full_text`, and b-trees on every column).
+LAYOUT_FREE = "free"
 
 
 def key(value: Any) -> str:
@@ -76,46 +87,34 @@ def key(value: Any) -> str:
 
 class Cardinality:
     """Pass 1: which columns have few distinct values (a bounded set of hashes per column), and
-    the longest value of each. The ingestion appends each row to `buffer` and calls `flush` every
-    BATCH rows: rows are looked at column by column, so the work per value is in C."""
-
-    BATCH = 4096
+    the longest value of each. The ingestion hands it each batch column by column (`add`), so
+    the work per value is in C."""
 
     def __init__(self, ncol: int):
         self.ncol = ncol
         self.seen: dict[int, set[int]] = {i: set() for i in range(ncol)}
-        self.buffer: list[Sequence[str | None]] = []
-        self.pad: list[None] = [None] * ncol
         self.max_len = [0] * ncol  # the longest value of each column (characters)
 
-    def flush(self) -> None:
-        if not self.buffer:
-            return
-        ncol, pad, rows = self.ncol, self.pad, self.buffer
-        if min(map(len, rows)) < ncol:
-            rows = [c if len(c) >= ncol else [*c, *pad[len(c):]] for c in rows]
-        columns = list(zip(*rows))[:ncol]
-        self.buffer = []
+    def add(self, columns: Sequence[Sequence[str | None]]) -> None:
         max_len = self.max_len
-        for i in range(ncol):
-            present = list(filter(None, columns[i]))
-            if not present:
-                continue
-            longest = max(map(len, present))
+        for i in range(self.ncol):
+            column = columns[i]
+            seen = self.seen.get(i)
+            if seen is None:  # many values: only the longest matters
+                longest = max(map(len, filter(None, column)), default=0)
+            else:  # few values so far: look at each distinct value once
+                distinct = set(column)
+                distinct.discard(None)
+                distinct.discard("")
+                longest = max(map(len, distinct), default=0)
+                seen.update(map(hash, distinct))
+                # NULL is one more value: stay within MAX_VALUES
+                if len(seen) >= MAX_VALUES or longest > MAX_VALUE_LENGTH:
+                    del self.seen[i]
             if longest > max_len[i]:
                 max_len[i] = longest
-            seen = self.seen.get(i)
-            if seen is None:
-                continue
-            if longest > MAX_VALUE_LENGTH:
-                del self.seen[i]
-                continue
-            seen.update(map(hash, present))
-            if len(seen) >= MAX_VALUES:  # NULL is one more value: stay within MAX_VALUES
-                del self.seen[i]
 
     def low(self, kinds: Sequence[str], exclude: Iterable[int] = ()) -> list[int]:
-        self.flush()
         excluded = set(exclude)
         return [i for i in self.seen if kinds[i] in INDEXED_KINDS and i not in excluded]
 
@@ -130,39 +129,46 @@ def full_text_words(low_words: str, free_parts: list[str]) -> str:
     return f"{low_words} {marked}" if low_words else marked
 
 
+def free_text_batch(values: Sequence[str]) -> list[str]:
+    """`full_text_words("", [value])` for each value (free-text words only), computed for a batch
+    of values at once. Values must not contain NUL."""
+    folded = normalise_words_joined(values)
+    marked = FREE_MARK + folded.replace(" ", " " + FREE_MARK).replace("\x00", "\x00" + FREE_MARK)
+    return marked.split("\x00")
+
+
 class Builder:
     """Pass 2: gathers the value bitmaps of the low-cardinality columns from the batches of rows
     the loader writes (`(_id, *values, ...)` tuples, in `_id` order)."""
 
     def __init__(self, columns: Sequence[tuple[int, str, str]]):
         self.columns = list(columns)  # (position in the values, id, kind)
-        # value -> ids gathered since the last fold, per column (values of one column have one
-        # Python type, plus None, so they are their own dictionary keys)
-        self.pending: list[dict[Any, array]] = [{} for _ in self.columns]
+        # value -> the `append` of the array of ids gathered since the last fold, per column
+        # (values of one column have one Python type, plus None, so they are their own keys)
+        self.pending: list[dict[Any, Any]] = [{} for _ in self.columns]
         self.bitmaps: list[dict[Any, BitMap]] = [{} for _ in self.columns]
         self.rows_pending = 0
 
-    def add_batch(self, batch: Sequence[tuple]) -> None:
-        if not self.columns or not batch:
+    def add(self, ids: Sequence[int], columns: Sequence[Sequence[Any]]) -> None:
+        """One batch: the rows' ids and their stored values, column by column (all columns, in
+        table order)."""
+        if not self.columns or not ids:
             return
-        columns = list(zip(*batch))
-        ids = columns[0]
         for (i, _name, _kind), pending in zip(self.columns, self.pending):
-            values = columns[i + 1]
-            get = pending.get
-            for value, _id in zip(values, ids):
-                found = get(value)
-                if found is None:
-                    found = pending[value] = array("I")
-                found.append(_id)
-        self.rows_pending += len(batch)
+            values = columns[i]
+            for value in set(values).difference(pending):
+                pending[value] = array("I").append
+            # pending[value](id) for each row, without an interpreted loop
+            deque(map(call, map(pending.__getitem__, values), ids), maxlen=0)
+        self.rows_pending += len(ids)
         if self.rows_pending >= FLUSH_ROWS:
             self._flush()
 
     def _flush(self) -> None:
         for n, pending in enumerate(self.pending):
             bitmaps = self.bitmaps[n]
-            for value, ids in pending.items():
+            for value, append in pending.items():
+                ids = append.__self__
                 bm = bitmaps.get(value)
                 if bm is None:
                     bitmaps[value] = BitMap(ids)
@@ -178,8 +184,16 @@ class Builder:
         words: dict[str, BitMap] = {}
         rows: list[tuple[str, str, bytes]] = []
         for (_i, name, kind), bitmaps in zip(self.columns, self.bitmaps):
+            by_key: dict[str, BitMap] = {}
             for value, bm in bitmaps.items():
+                # Values stored alike share a key ("1234" passed through as text and 1234 parsed
+                # from "1,234"; an ISO date as text and one parsed from dd/mm/yyyy).
                 k = key(value)
+                if k in by_key:
+                    by_key[k] |= bm
+                else:
+                    by_key[k] = bm
+            for k, bm in by_key.items():
                 bm.run_optimize()
                 rows.append((name, k, bm.serialize()))
                 if kind == "text" and k != NULL:
@@ -219,15 +233,83 @@ def fts_argument(words: Sequence[str], *, marked: bool) -> str:
     return " ".join(f'"{w}"*' for w in words)
 
 
+def free_word_argument(word: str) -> str:
+    """The engine's full-text query for the marked (free-text) words beginning with `word`."""
+    if is_postgres():
+        return f"{FREE_MARK}{word}:*"
+    return f'"{FREE_MARK}{word}"*'
+
+
+def word_values(table: str, columns: Sequence[str], words: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+    """For each word, the values of the low-cardinality text `columns` that have a word beginning
+    with it: {word: {column: [values]}}. What the SQL path asks the engine for instead of the words
+    of those columns (their words are not in `_full_text`)."""
+    result: dict[str, dict[str, list[str]]] = {w: {} for w in words}
+    if not columns or not words:
+        return result
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT col, token FROM {qn(index_table(table))} WHERE col IN ({', '.join(['%s'] * len(columns))})"
+                    f" AND token <> %s", [*columns, NULL])
+        found = cur.fetchall()
+    for col, token in found:
+        folded = normalise_words(token).split()
+        for w in words:
+            if any(x.startswith(w) for x in folded):
+                result[w].setdefault(col, []).append(token)
+    return result
+
+
+def sorted_page(table: str, column: str, kind: str, descending: bool, within: BitMap | None, offset: int,
+                limit: int) -> list[int]:
+    """The ids of rows offset+1 .. offset+limit in the order (column, _id), both ascending or both
+    descending, of the rows in `within` (every row when None), from the column's value bitmaps.
+    The engines' order: NULLs first when ascending and last when descending, integers by value,
+    booleans false first, text by code point (COLLATE "C" / BINARY), dates and timestamps in ISO
+    form (chronological)."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT token, bits FROM {qn(index_table(table))} WHERE col = %s", [column])
+        found = cur.fetchall()
+
+    def order(entry: tuple[str, Any]) -> tuple:
+        token = entry[0]
+        if token == NULL:
+            return (0,)
+        return (1, int(token)) if kind == "int" else (1, token)
+
+    found.sort(key=order, reverse=descending)
+    wanted: list[int] = []
+    skip = offset
+    for _token, bits in found:
+        if len(wanted) >= limit:
+            break
+        bm = BitMap.deserialize(bytes(bits))
+        n = bm.intersection_cardinality(within) if within is not None else len(bm)
+        if skip >= n:
+            skip -= n
+            continue
+        if within is not None:
+            bm &= within
+        need = limit - len(wanted)
+        if descending:
+            high = n - skip
+            chunk = list(bm[max(0, high - need):high])
+            chunk.reverse()
+        else:
+            chunk = list(bm[skip:skip + need])
+        wanted.extend(chunk)
+        skip = 0
+    return wanted
+
+
 def _free_ids(table: str, word: str) -> BitMap:
     """Rows whose free-text (marked) words include one beginning with `word`, from the engine's
     full-text index."""
     with connection.cursor() as cur:
         if is_postgres():
-            cur.execute(f"SELECT _id FROM {qn(table)} WHERE _full_text @@ %s::tsquery", [f"{FREE_MARK}{word}:*"])
+            cur.execute(f"SELECT _id FROM {qn(table)} WHERE _full_text @@ %s::tsquery", [free_word_argument(word)])
         else:
             f = qn(fts_table(table))
-            cur.execute(f"SELECT rowid FROM {f} WHERE {f} MATCH %s", [f'"{FREE_MARK}{word}"*'])
+            cur.execute(f"SELECT rowid FROM {f} WHERE {f} MATCH %s", [free_word_argument(word)])
         return BitMap(r[0] for r in cur.fetchall())
 
 

@@ -20,6 +20,7 @@ gives the same rows in the same order on both engines."""
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable, Sequence
 
 from django.db import connection
@@ -95,7 +96,7 @@ def create_table(table: str, columns: Sequence[tuple[str, str]]) -> None:
     types = PG_TYPES if is_postgres() else SQLITE_TYPES
     pk = "bigint PRIMARY KEY" if is_postgres() else "INTEGER PRIMARY KEY"
     cols = [f'"_id" {pk}'] + [f"{qn(name)} {types[kind]}" for name, kind in columns]
-    cols += [f'"_full_text" {"tsvector" if is_postgres() else "text"}', '"_hash" text']
+    cols += [f'"_full_text" {"tsvector" if is_postgres() else "text"}', f'"_hash" {"bigint" if is_postgres() else "INTEGER"}']
     with connection.cursor() as cur:
         cur.execute(f"CREATE TABLE {qn(table)} ({', '.join(cols)})")
 
@@ -103,11 +104,14 @@ def create_table(table: str, columns: Sequence[tuple[str, str]]) -> None:
 class Loader:
     """Appends rows (`(_id, *values, _full_text, _hash)`) to a new table in batches."""
 
-    def __init__(self, table: str, columns: Sequence[str]):
+    def __init__(self, table: str, columns: Sequence[str], text_columns: Iterable[str] = ()):
         self.table = table
         self.names = ["_id", *columns, "_full_text", "_hash"]
         self.cursor = connection.cursor()
         self.copy = None
+        # SQLite: empty text becomes NULL in the engine (NULLIF), so the loader may pass the text
+        # of `text_columns` as it was read; PostgreSQL's COPY needs None.
+        self.empty_text_is_null = not is_postgres()
         if is_postgres():
             raw = self.cursor.cursor  # the psycopg 3 cursor behind Django's wrapper
             cols = ", ".join(qn(n) for n in self.names)
@@ -117,15 +121,14 @@ class Loader:
             self._copy_cm = raw.copy(f"COPY {qn(table)} ({cols}) FROM STDIN WITH (FREEZE)")
             self.copy = self._copy_cm.__enter__()
         else:
-            marks = ", ".join("?" for _ in self.names)
+            text = set(text_columns)
+            marks = ", ".join("NULLIF(?, '')" if n in text else "?" for n in self.names)
             cols = ", ".join(qn(n) for n in self.names)
             self.sql = f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks})"
 
-    def write(self, rows: list[tuple]) -> None:
+    def write(self, rows: Iterable[tuple]) -> None:
         if self.copy is not None:
-            write_row = self.copy.write_row
-            for row in rows:
-                write_row(row)
+            deque(map(self.copy.write_row, rows), maxlen=0)
         else:
             self.cursor.cursor.executemany(self.sql, rows)  # the sqlite3 cursor: no per-row SQL rewriting
 
@@ -140,8 +143,9 @@ class Loader:
             self.cursor.close()
 
 
-def finish_table(table: str, index_columns: Iterable[str]) -> None:
-    """Indexes for filters and sorting, full-text search, planner statistics."""
+def finish_table(table: str, index_columns: Iterable[str], *, full_text: bool = True) -> None:
+    """Indexes for filters and sorting, full-text search (`full_text`: the table has words in
+    `_full_text`), planner statistics."""
     t = qn(table)
     index_columns = list(index_columns)[:MAX_INDEXED_COLUMNS]
     with connection.cursor() as cur:
@@ -154,18 +158,25 @@ def finish_table(table: str, index_columns: Iterable[str]) -> None:
             else:
                 cur.execute(f"CREATE INDEX {ix} ON {t} ({qn(name)})")
         if is_postgres():
-            cur.execute("SET LOCAL maintenance_work_mem = '128MB'")
-            cur.execute(f"CREATE INDEX \"{table}_fts\" ON {t} USING gin (_full_text)")
+            if full_text:
+                cur.execute("SET LOCAL maintenance_work_mem = '128MB'")
+                cur.execute(f"CREATE INDEX \"{table}_fts\" ON {t} USING gin (_full_text)")
             # Word frequencies of the tsvector let the planner choose between the GIN and a b-tree.
-            cur.execute(f"ANALYZE {t} ({', '.join(qn(c) for c in ['_id', *index_columns, '_full_text'])})")
+            analyzed = ["_id", *index_columns, *(["_full_text"] if full_text else [])]
+            cur.execute(f"ANALYZE {t} ({', '.join(qn(c) for c in analyzed)})")
         else:
-            f = qn(fts_table(table))
-            cur.execute(f"CREATE VIRTUAL TABLE {f} USING fts5(_full_text, content={t}, content_rowid=_id, "
-                        f"tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", detail=none)")
-            cur.execute(f"INSERT INTO {f}({f}) VALUES ('rebuild')")
-            # A full ANALYZE (under a second for a million rows): with a sampling limit SQLite only
-            # sees the first entries of each index and rates a two-value column as selective as a
-            # key, then counts half a million rows through it instead of the selective filter.
+            if full_text:
+                # Rows only, no positions (detail=none) and no per-row sizes (columnsize=0): `q`
+                # matches words and never ranks, which is all those would serve (and they cost
+                # more than half of building the index).
+                f = qn(fts_table(table))
+                cur.execute(f"CREATE VIRTUAL TABLE {f} USING fts5(_full_text, content={t}, content_rowid=_id, "
+                            f"tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", detail=none, columnsize=0)")
+                cur.execute(f"INSERT INTO {f}({f}) VALUES ('rebuild')")
+            # A full ANALYZE (a tenth of a second for a million rows): with a sampling limit SQLite
+            # only sees the first entries of each index and may rate a column with few values as
+            # selective as a key (columns with bitmaps have no b-tree, but a column with more
+            # values than the bitmaps take can still hold long runs of one value).
             cur.execute("PRAGMA analysis_limit=0")
             cur.execute(f"ANALYZE {t}")
 

@@ -7,20 +7,31 @@ raises `OpendataError` and leaves nothing behind: the stored file is deleted and
 its data dictionary and the datastore table disappear with the rolled-back savepoint.
 
 Pass 1 also decides which columns have few distinct values; pass 2 gathers their bitmap indexes
-and writes the words of the other text columns marked as free text (datastore/bitmaps.py).
+(those columns get no b-tree) and writes the words of the other text columns, marked as free text,
+to `_full_text` (datastore/bitmaps.py).
+
+Both passes work on batches column by column, so that the work per value is done by the
+interpreter's C code (csv, zip, set, map, str methods), not by Python bytecode: pass 1 parses each
+distinct value of a batch once (`ColumnStats.see_column`), pass 2 converts each distinct value of
+a column with few values once, folds the free text of a whole batch in one call and computes the
+row fingerprints with C checksums (`fingerprints`). SQLite turns empty text into NULL itself.
 
 Memory stays bounded whatever the file size: the upload is streamed to storage in 256 kB chunks
-(hashed, size-capped and checked for encoding on the way), each pass reads the stored file row by
-row, rows go to the engine in batches of at most 5,000 rows or ~400 kB of text, and what is kept
-per column is a handful of counters, at most 10,000 hashes (pass 1) and the compressed bitmaps of
-at most 10,000 values (pass 2). A 21 MB CSV stays under a quarter of its size in Python memory
-(test). Load times of one million rows: docs/opendata.md, Benchmark."""
+(hashed, size-capped and checked for encoding and NUL bytes on the way), each pass reads the
+stored file in batches of at most 4,096 rows or about 200 kB of text (files.BATCH_ROWS,
+BATCH_CHARS), and what is kept per column is a handful of counters, at most 10,000 hashes (pass 1)
+and the compressed bitmaps of at most 10,000 values (pass 2). A 21 MB CSV stays under a quarter of
+its size in Python memory (test). Load times of one million rows: docs/opendata.md, Benchmark."""
 
 from __future__ import annotations
 
 import gc
-import hashlib
+from binascii import crc_hqx
+from collections.abc import Sequence
 from contextlib import contextmanager
+from itertools import repeat
+from operator import lshift, methodcaller, or_
+from zlib import crc32
 from typing import IO
 
 from django.db import DataError, transaction
@@ -31,11 +42,10 @@ from ..datastore import bitmaps, tables
 from ..models import DataField, ResourceVersion
 from ..services import OpendataError
 from . import files
-from .types import NUMERIC, TEXT, ColumnStats, converter, normalise_words, unique_ids
+from .types import NUMERIC, TEXT, ColumnStats, converter, unique_ids
 
 REPORT_CAP = 1000
 MAX_COLUMNS = 1000  # PostgreSQL allows 1,600 columns a table, SQLite 2,000
-BATCH_CHARS = 400_000  # a batch holds at most ~5,000 rows or about 400 kB of text, whichever comes first
 TYPE_WORDS = {
     "int": gettext_lazy("un número entero"), "numeric": gettext_lazy("un número"), "date": gettext_lazy("una fecha"),
     "timestamp": gettext_lazy("una fecha y hora"), "bool": gettext_lazy("sí o no"),
@@ -118,6 +128,60 @@ def load_table(version: ResourceVersion, tab: files.TabularFile, previous: Resou
         _load_table(version, tab, previous)
 
 
+_ENCODE = methodcaller("encode", "utf-8", "surrogatepass")
+
+
+def fingerprints(raws: Sequence[str]) -> list[int]:
+    """Each row's fingerprint (the `_hash` column), from its raw text: CRC-32 and CRC-16-CCITT,
+    two different polynomials, side by side in 48 bits. Versions are compared by fingerprint
+    (rows added and removed): among a million rows a changed row passes for an unchanged one with
+    a chance of about 1 in 280 million. Computed by the interpreter's C code for a whole batch."""
+    encoded = list(map(_ENCODE, raws))
+    return list(map(or_, map(lshift, map(crc32, encoded), repeat(16)), map(crc_hqx, encoded, repeat(0))))
+
+
+def _fit_width(batch: list[list[str | None]], numbers, ncol: int, strict: bool, report: Report | None):
+    """The batch's rows with exactly `ncol` cells: short rows completed with empty cells, the
+    extra cells of long rows dropped. `report`: the rows of the wrong width are reported (`strict`:
+    CSV, where every row should have the header's width; other files may leave trailing cells out)."""
+    if min(map(len, batch)) == ncol == max(map(len, batch)):
+        return batch
+    fitted = []
+    pad = [""] * ncol
+    for number, cells in zip(numbers, batch):
+        width = len(cells)
+        if width != ncol:
+            if report is not None and (strict or width > ncol) and not (
+                    width > ncol and not strict and all(c in (None, "") for c in cells[ncol:])):
+                report.add(number, None, _("La fila tiene %(n)d campos y el encabezado %(m)d; %(what)s.") % {
+                    "n": width, "m": ncol,
+                    "what": _("se completó con vacíos") if width < ncol else _("se descartaron los sobrantes")})
+            cells = (list(cells) + pad)[:ncol]
+        fitted.append(cells)
+    return fitted
+
+
+def _convert(column: Sequence[str], conv, memo: dict | None) -> list:
+    """A column's raw text → the values the engine stores (None for empty cells)."""
+    if conv is None:  # text
+        return [v or None for v in column]
+    if memo is not None:
+        for value in set(column).difference(memo):
+            memo[value] = conv(value)
+        return list(map(memo.__getitem__, column))
+    return list(map(conv, column))
+
+
+def _free_words(columns: list[Sequence[str]]) -> list[str | None]:
+    """Each row's `_full_text`: the folded words of its free-text values, marked (bitmaps.py),
+    for a whole batch at once."""
+    parts = columns[0] if len(columns) == 1 else list(map(" ".join, zip(*columns)))
+    words = bitmaps.free_text_batch(parts)
+    if max(map(len, words)) > tables.MAX_LEXEME:
+        words = [tables.full_text_value(w) if len(w) > tables.MAX_LEXEME else w for w in words]
+    return [w if w.strip(" _") else None for w in words]  # no word at all: NULL
+
+
 def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: ResourceVersion | None) -> None:
     report = Report()
     headers = tab.header()
@@ -136,38 +200,20 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
     rows = 0
     active = list(range(ncol))
     cardinality = bitmaps.Cardinality(ncol)
-    seen_rows = cardinality.buffer
-    for number, cells in tab.rows():
-        rows += 1
-        seen_rows.append(cells)
-        if len(seen_rows) >= cardinality.BATCH:
-            cardinality.flush()
-            seen_rows = cardinality.buffer
-        width = len(cells)
-        if width != ncol and (strict_width or width > ncol):
-            if width > ncol and not strict_width and all(c in (None, "") for c in cells[ncol:]):
-                pass
-            else:
-                report.add(number, None, _("La fila tiene %(n)d campos y el encabezado %(m)d; %(what)s.") % {
-                    "n": width, "m": ncol,
-                    "what": _("se completó con vacíos") if width < ncol else _("se descartaron los sobrantes")})
-        changed = False
+    for numbers, batch in tab.batches():
+        rows += len(batch)
+        batch = _fit_width(batch, numbers, ncol, strict_width, report)
+        columns = list(zip(*batch))
+        cardinality.add(columns)
         for i in active:
-            if i < width:
-                value = cells[i]
-                if value and not value.isspace():
-                    st = stats[i]
-                    st.see(value, number)
-                    if not st.candidates:
-                        changed = True
-        if changed:
-            active = [i for i in active if stats[i].candidates]
+            stats[i].see_column(columns[i], numbers)
+        active = [i for i in active if stats[i].candidates]
     kinds = [st.final_type() for st in stats]
     if tab.geometry:
         kinds[-1] = TEXT
     for i, st in enumerate(stats):
         if kinds[i] != TEXT:
-            for row, value in st.markers:
+            for row, value in sorted(st.markers):
                 report.add(row, labels[i], _("«%(value)s» se cargó como vacío (sin dato).") % {"value": value})
         else:
             miss = st.near_miss()
@@ -194,62 +240,55 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
     low = cardinality.low(kinds, exclude=geometry)
     text_cols = [i for i, k in enumerate(kinds) if k == TEXT and i not in geometry]
     low_set = set(low)
-    low_text = [i for i in text_cols if i in low_set]
     free_text = [i for i in text_cols if i not in low_set]
     builder = bitmaps.Builder([(i, ids[i], kinds[i]) for i in low])
-    add_to_bitmaps = builder.add_batch
-    full_text_words = bitmaps.full_text_words
-    max_len = cardinality.max_len
-    blake = hashlib.blake2b
-    loader = tables.Loader(table, ids)
+    # Raw text -> stored value, per typed column with few distinct values (parsed once a value).
+    memos = {i: {} for i in range(ncol) if convs[i] is not None and i in low_set}
+    loader = tables.Loader(table, ids, text_columns=[ids[i] for i, k in enumerate(kinds) if k == TEXT])
+    text_as_read = loader.empty_text_is_null
     error = None
     _id = 0
     try:
-        batch: list[tuple] = []
-        batch_chars = 0
-        pad = [None] * ncol
-        for _number, cells in tab.rows():
-            if len(cells) != ncol:
-                cells = (list(cells) + pad)[:ncol]
-            _id += 1
-            raw = "\x1f".join([v or "" for v in cells])
-            if "\x00" in raw:  # PostgreSQL text cannot hold NUL; neither engine gets it
-                cells = [v.replace("\x00", "") if v else v for v in cells]
-            values = [c(v) if c is not None else (v or None) for c, v in zip(convs, cells)]
-            parts = [cells[i] for i in low_text if cells[i]]
-            free = [cells[i] for i in free_text if cells[i]]
-            # Folding is character by character, so one call on the joined text gives the same words
-            # as folding each value (and costs one call a row instead of one a value).
-            words = full_text_words(normalise_words(" ".join(parts)), free)
-            if len(words) > tables.MAX_LEXEME:
-                words = tables.full_text_value(words)
-            digest = blake(raw.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
-            batch.append((_id, *values, words, digest))
-            batch_chars += len(raw)
-            if len(batch) >= tables.BATCH or batch_chars >= BATCH_CHARS:
-                loader.write(batch)
-                add_to_bitmaps(batch)
-                batch = []
-                batch_chars = 0
-        if batch:
-            loader.write(batch)
-            add_to_bitmaps(batch)
+        for numbers, batch in tab.batches():
+            batch = _fit_width(batch, numbers, ncol, False, None)
+            if tab.kind != "csv":  # spreadsheet and JSON cells may be None
+                batch = [[v or "" for v in cells] for cells in batch]
+            raws = list(map("\x1f".join, batch))
+            hashes = fingerprints(raws)
+            # PostgreSQL text cannot hold NUL; neither engine gets it
+            if tab.may_hold_nul and any(map(methodcaller("__contains__", "\x00"), raws)):
+                batch = [[v.replace("\x00", "") for v in cells] for cells in batch]
+            columns = list(zip(*batch))
+            values = [columns[i] if text_as_read and convs[i] is None else _convert(columns[i], convs[i], memos.get(i))
+                      for i in range(ncol)]
+            first = _id + 1
+            _id += len(batch)
+            row_ids = range(first, _id + 1)
+            words = _free_words([columns[i] for i in free_text]) if free_text else [None] * len(batch)
+            loader.write(zip(row_ids, *values, words, hashes))
+            builder.add(row_ids, values)
     except BaseException as exc:
         error = exc
         raise
     finally:
         loader.close(error)
+    # Columns with bitmaps need no b-tree: the bitmaps answer their filters, words and sorting.
+    max_len = cardinality.max_len
     indexed = [ids[i] for i, k in enumerate(kinds)
-               if not (tab.geometry and i == ncol - 1) and (k != TEXT or 0 < max_len[i] <= tables.MAX_INDEXED_TEXT)]
-    tables.finish_table(table, indexed)
-    version.bitmaps = {"columns": builder.save(table), "free_text": bool(free_text)}
+               if i not in low_set and not (tab.geometry and i == ncol - 1)
+               and (k != TEXT or 0 < max_len[i] <= tables.MAX_INDEXED_TEXT)]
+    tables.finish_table(table, indexed, full_text=bool(free_text))
+    version.bitmaps = {"columns": builder.save(table), "free_text": bool(free_text), "words": bitmaps.LAYOUT_FREE}
 
     version.table_name = table
     version.row_count = _id
     version.encoding = getattr(tab, "encoding", "").replace("-sig", "")[:20]
     version.delimiter = getattr(tab, "delimiter", "")
     version.report = report.result()
-    if previous is not None and previous.table_name and tables.table_exists(previous.table_name):
+    # Tables loaded before the fingerprints of this release (`words` below) hold other ones: their
+    # differences stay unknown (shown as "—").
+    if (previous is not None and previous.table_name and (previous.bitmaps or {}).get("words") == bitmaps.LAYOUT_FREE
+            and tables.table_exists(previous.table_name)):
         version.rows_added, version.rows_removed = tables.diff_counts(table, previous.table_name)
     DataField.objects.bulk_create([
         DataField(version=version, position=i, name=ids[i], source_name=(headers[i] or "")[:300],
