@@ -29,6 +29,7 @@ import argparse
 import csv
 import os
 import random
+import statistics
 import time
 
 from harness import percentile, temporary_django
@@ -39,6 +40,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="loads through the ingestion, each next to a plain engine import (medians reported)")
     args = parser.parse_args()
 
     with temporary_django("datastore"):
@@ -54,14 +57,14 @@ PLAIN_COLUMNS = [("folio", "text"), ("fecha", "date"), ("hora", "text"), ("colon
 TEXT_COLUMNS = [n for n, t in PLAIN_COLUMNS if t == "text"]
 
 
-def engine_import(path: str, *, indexes: bool, full_text: bool = False) -> float:
+def engine_import(path: str, *, indexes: bool, full_text: bool = False, table: str | None = None) -> float:
     """The engine's own CSV import of the same file into a plain table; seconds. `indexes`: plus
     a b-tree per column; `full_text`: plus the engine's own full-text search over the text columns
     (PostgreSQL: a generated `to_tsvector('simple', …)` column computed during COPY and its GIN
     index; SQLite: an FTS5 table filled from the table), what a searchable datastore needs."""
     from django.db import connection, transaction
 
-    table = "bench_plain_fts" if full_text else "bench_plain_idx" if indexes else "bench_plain"
+    table = table or ("bench_plain_fts" if full_text else "bench_plain_idx" if indexes else "bench_plain")
     pg = connection.vendor == "postgresql"
     cols = ", ".join(f'"{n}" {t if pg else t.upper().replace("BIGINT", "INTEGER")}' for n, t in PLAIN_COLUMNS)
     words = " || ' ' || ".join(f"coalesce(\"{n}\", '')" for n in TEXT_COLUMNS)
@@ -105,19 +108,26 @@ def engine_import(path: str, *, indexes: bool, full_text: bool = False) -> float
     return time.perf_counter() - t0
 
 
-def build_resource(rows: int):
-    """The 1M-row resource through the real ingestion; (resource, seconds, csv path)."""
-    from ventanilla.opendata import demo, services
-    from ventanilla.organization.services import upsert_department
+def write_csv(rows: int) -> str:
+    """The demo's traffic fines as a CSV file; its path."""
+    from ventanilla.opendata import demo
 
-    department = upsert_department(slug="transito-vialidad", name="Dirección de Tránsito y Vialidad")
     source = demo.fines_csv(rows)
     path = os.path.join(os.environ["VENTANILLA_VAR_DIR"], "infracciones.csv")
     with open(path, "wb") as out:
         for chunk in iter(lambda: source.read(1024 * 1024), b""):
             out.write(chunk)
     source.close()
-    dataset = services.create_dataset(by=None, data={"owner_org": department, "name": "infracciones-bench",
+    return path
+
+
+def load(path: str, n: int):
+    """The CSV through the real ingestion, as the n-th resource; (resource, seconds)."""
+    from ventanilla.opendata import services
+    from ventanilla.organization.services import upsert_department
+
+    department = upsert_department(slug="transito-vialidad", name="Dirección de Tránsito y Vialidad")
+    dataset = services.create_dataset(by=None, data={"owner_org": department, "name": f"infracciones-bench-{n}",
                                                      "title": "Infracciones (benchmark)"})
     t0 = time.perf_counter()
     with open(path, "rb") as upload:
@@ -125,8 +135,14 @@ def build_resource(rows: int):
                                             filename="infracciones.csv")
     elapsed = time.perf_counter() - t0
     resource.refresh_from_db()
-    print(f"Loaded {resource.current_version.row_count:,} rows through the ingestion in {elapsed:.1f} s", flush=True)
-    return resource, elapsed, path
+    return resource, elapsed
+
+
+def drop(table: str) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(f'DROP TABLE IF EXISTS "{table}"')
 
 
 # --- Queries ------------------------------------------------------------------------------------
@@ -210,12 +226,23 @@ def run(args) -> None:
     call_command("migrate", verbosity=0)
     migrate_s = time.perf_counter() - t0
 
-    resource, load_s, path = build_resource(args.rows)
+    path = write_csv(args.rows)
+    size_mb = os.path.getsize(path) / 1e6
+    # Loads and plain imports alternate, so a change in the machine's speed during the run weighs
+    # on both; the figures are the medians of the rounds.
+    loads, imports, resource = [], [], None
+    for n in range(max(1, args.rounds)):
+        imports.append(engine_import(path, indexes=False, table=f"bench_plain_{n}"))
+        drop(f"bench_plain_{n}")
+        resource, seconds = load(path, n)
+        loads.append(seconds)
+        print(f"Round {n + 1}: ingestion {seconds:.1f} s, engine import {imports[-1]:.1f} s "
+              f"(ratio {seconds / imports[-1]:.2f}x)", flush=True)
     version = resource.current_version
-    import_s = engine_import(path, indexes=False)
+    load_s, import_s = statistics.median(loads), statistics.median(imports)
+    ratio = statistics.median(a / b for a, b in zip(loads, imports))
     import_idx_s = engine_import(path, indexes=True)
     import_fts_s = engine_import(path, indexes=True, full_text=True)
-    size_mb = os.path.getsize(path) / 1e6
 
     rng = random.Random(args.seed)
     queries = make_queries(args.queries, version.row_count, rng)
@@ -254,8 +281,8 @@ def run(args) -> None:
 
     print(f"Database: {connection.vendor}; rows: {version.row_count:,}; CSV {size_mb:.0f} MB; "
           f"queries: {len(queries)}; migrate {migrate_s:.1f} s")
-    print(f"Load through ingestion: {load_s:8.1f} s   engine import: {import_s:6.1f} s "
-          f"(ratio {load_s / import_s:.1f}x)   engine import + indexes: {import_idx_s:6.1f} s "
+    print(f"Load through ingestion (median of {len(loads)}): {load_s:8.1f} s   engine import: {import_s:6.1f} s "
+          f"(ratio {ratio:.2f}x, median of the rounds' ratios)   engine import + indexes: {import_idx_s:6.1f} s "
           f"(ratio {load_s / import_idx_s:.1f}x)   engine import + indexes + full text: {import_fts_s:6.1f} s "
           f"(ratio {load_s / import_fts_s:.1f}x)")
     p50a, p99a, p50r, p99r = (percentile(api_ms, 50), percentile(api_ms, 99), percentile(raw_ms, 50),

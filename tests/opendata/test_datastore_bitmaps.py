@@ -329,3 +329,20 @@ def test_keys_are_the_same_for_what_each_engine_stores():
 def test_free_words_of_a_batch_are_those_of_each_value(values):
     assert bitmaps.free_text_batch(values) == [bitmaps.full_text_words("", [v]) for v in values] if values else True
 
+
+
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "Centro", ""]), st.integers(0, 400)),
+                       min_size=1, max_size=700),
+       first=st.integers(min_value=1, max_value=10**6), cut=st.integers(min_value=1, max_value=700))
+def test_bitmaps_built_from_batches_hold_each_value_s_rows(values, first, cut):
+    """However the rows come in batches, each value's bitmap holds exactly the ids of its rows."""
+    builder = bitmaps.Builder([(0, "c", "text")])
+    for start in range(0, len(values), cut):
+        chunk = values[start:start + cut]
+        builder.add(range(first + start, first + start + len(chunk)), [chunk])
+    builder._flush()
+    expected: dict = {}
+    for n, v in enumerate(values):
+        expected.setdefault(v, []).append(first + n)
+    assert {v: list(bm) for v, bm in builder.bitmaps[0].items()} == expected

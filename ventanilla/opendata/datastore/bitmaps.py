@@ -149,16 +149,16 @@ class Builder:
         self.bitmaps: list[dict[Any, BitMap]] = [{} for _ in self.columns]
         self.rows_pending = 0
 
-    def add(self, ids: Sequence[int], columns: Sequence[Sequence[Any]]) -> None:
+    def add(self, ids: range, columns: Sequence[Sequence[Any]]) -> None:
         """One batch: the rows' ids and their stored values, column by column (all columns, in
-        table order)."""
+        table order). Each value's `append` is called through map, with no interpreted loop per
+        value (splitting a byte code per row at each value's byte measured slower)."""
         if not self.columns or not ids:
             return
         for (i, _name, _kind), pending in zip(self.columns, self.pending):
             values = columns[i]
             for value in set(values).difference(pending):
                 pending[value] = array("I").append
-            # pending[value](id) for each row, without an interpreted loop
             deque(map(call, map(pending.__getitem__, values), ids), maxlen=0)
         self.rows_pending += len(ids)
         if self.rows_pending >= FLUSH_ROWS:
@@ -211,8 +211,11 @@ class Builder:
         with connection.cursor() as cur:
             cur.execute(f"CREATE TABLE {ix} (col {text} NOT NULL, token {text} NOT NULL, bits {blob} NOT NULL, "
                         f"PRIMARY KEY (col, token))")
-            for start in range(0, len(rows), 1000):
-                cur.executemany(f"INSERT INTO {ix} (col, token, bits) VALUES (%s, %s, %s)", rows[start:start + 1000])
+            if is_postgres():  # COPY: one round trip instead of one a row
+                with cur.cursor.copy(f"COPY {ix} (col, token, bits) FROM STDIN") as copy:
+                    deque(map(copy.write_row, rows), maxlen=0)
+            else:
+                cur.cursor.executemany(f"INSERT INTO {ix} (col, token, bits) VALUES (?, ?, ?)", rows)
         self.bitmaps = []
         return [name for _i, name, _kind in self.columns]
 
