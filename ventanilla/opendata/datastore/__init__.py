@@ -130,7 +130,8 @@ def _filter_value(value: Any, kind: str, column: str):
     if not isinstance(value, str):
         raise _fail(_("El filtro de «%s» debe ser un valor o una lista de valores.") % column, "filters")
     if kind == TEXT:
-        return value.replace("\x00", "")
+        # Empty cells are stored as NULL: filtering for "" finds them, as the bitmaps do.
+        return value.replace("\x00", "") or None
     parsed = _PARSE[kind](value)
     if parsed is None:
         raise _fail(_("El filtro de «%(c)s» debe ser %(what)s.") % {"c": column, "what": _TYPE_WORDS[kind]},
@@ -167,6 +168,7 @@ class Query:
         self.fields = list(dict.fromkeys(names)) or ["_id", *(f.name for f in fields)]
         self.where: list[str] = []
         self.args: list[Any] = []
+        self._deferred_words: list[str] = []  # plain `q` words whose SQL conditions wait for `_resolve`
         self.fts_match: tuple[str, str] | None = None  # SQLite: the full-text condition and its argument
         self.bitmap_info = getattr(version, "bitmaps", None)  # None: a table loaded before bitmaps
         self.filter_values: list[tuple[str, list[Any]]] = []  # (column, stored values) of each filter
@@ -217,7 +219,9 @@ class Query:
         return bool(self.bitmap_info and self.bitmap_info.get("words") == bitmaps.LAYOUT_FREE)
 
     def _bitmap_text_columns(self) -> list[str]:
-        return [c for c in (self.bitmap_info or {}).get("columns", []) if self.kinds.get(c) == TEXT]
+        """The columns with bitmaps that were text when loaded (the data dictionary's types can be
+        edited since; the bitmaps and their words are those of the load)."""
+        return [c for c, kind in (self.bitmap_info or {}).get("kinds", {}).items() if kind == TEXT]
 
     def _free_word(self, word: str) -> str | None:
         """The engine's condition for the free-text words beginning with `word`, if the table has any."""
@@ -230,22 +234,39 @@ class Query:
         return f"_id IN (SELECT rowid FROM {f} WHERE {f} MATCH %s)"
 
     def _values_in(self, column: str, values: list[str]) -> str:
-        self.args.extend(values)
-        return f"{qn(column)} IN ({', '.join(['%s'] * len(values))})"
+        """`column` is one of `values` (text), bound as ONE parameter: a word can begin words of
+        thousands of values, more than the engines take as separate parameters."""
+        if is_postgres():
+            self.args.append(list(values))
+            return f"{qn(column)} = ANY(%s::text[])"
+        self.args.append(json.dumps(list(values), ensure_ascii=False))
+        return f"{qn(column)} IN (SELECT value FROM json_each(%s))"
+
+    def has_conditions(self) -> bool:
+        return bool(self.where or self._deferred_words)
+
+    def _resolve(self) -> None:
+        """Adds the SQL conditions of a plain `q` on today's layout, which need the values of the
+        columns with bitmaps that have each word; only the SQL path needs them, so they are read
+        only when it runs (they are the last conditions, so their parameters come last too)."""
+        words, self._deferred_words = self._deferred_words, []
+        if not words:
+            return
+        found = bitmaps.word_values(self.table, self._bitmap_text_columns(), words)
+        for w in words:
+            parts = [self._values_in(column, values) for column, values in found[w].items()]
+            free = self._free_word(w)
+            if free:
+                parts.append(free)
+            self.where.append("(" + " OR ".join(parts) + ")" if parts else "1 = 0")
 
     def _fts(self, words: list[str]) -> None:
         if not words:
             return
         if self._free_layout():
             # Each word: a free-text word beginning with it, or a value of a column with bitmaps
-            # that has such a word.
-            found = bitmaps.word_values(self.table, self._bitmap_text_columns(), words)
-            for w in words:
-                parts = [self._values_in(column, values) for column, values in found[w].items()]
-                free = self._free_word(w)
-                if free:
-                    parts.append(free)
-                self.where.append("(" + " OR ".join(parts) + ")" if parts else "1 = 0")
+            # that has such a word (`_resolve`, when the SQL path runs).
+            self._deferred_words = list(words)
             return
         marked = bool(self.bitmap_info and self.bitmap_info.get("free_text"))
         if is_postgres():
@@ -337,9 +358,10 @@ class Query:
     def keyset(self) -> bool:
         """With no filter, no q, no distinct and the natural order, `_id` IS the row number (tables
         are written once, numbered 1..n), so OFFSET k is `_id > k`: constant time at any depth."""
-        return not self.where and not self.distinct and self.sort == [("_id", "ASC")]
+        return not self.has_conditions() and not self.distinct and self.sort == [("_id", "ASC")]
 
     def sql(self, limit: int, offset: int) -> tuple[str, list[Any]]:
+        self._resolve()
         where = list(self.where)
         args = list(self.args)
         if self.keyset() and offset:
@@ -396,22 +418,23 @@ class Query:
         if info is None or self.distinct or len(self.sort) != 2:
             return None
         (column, direction), (last, last_direction) = self.sort
-        if last != "_id" or direction != last_direction or column not in info["columns"]:
+        kind = info.get("kinds", {}).get(column)  # the type it was loaded with (tables of earlier layouts: none)
+        if last != "_id" or direction != last_direction or kind is None:
             return None
         within = None
-        if self.where:
+        if self.has_conditions():
             within = self.matching_ids()
             if within is None:
                 return None
-        return bitmaps.sorted_page(self.table, column, self.kinds[column], direction == "DESC", within, offset,
-                                   limit)
+        return bitmaps.sorted_page(self.table, column, kind, direction == "DESC", within, offset, limit)
 
     def count(self) -> tuple[int, bool]:
-        if not self.where and not self.distinct:
+        if not self.has_conditions() and not self.distinct:
             return self.version.row_count, False
         ids = self.matching_ids()
         if ids is not None:
             return len(ids), False
+        self._resolve()
         if self.fts_match and self.where == [self.fts_match[0]] and not self.distinct:
             # Only full text: the FTS index alone knows how many rows match (its rowids are the
             # table's `_id`s), without building the list and probing the table (7 ms, not 45 ms,

@@ -278,7 +278,8 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
                if i not in low_set and not (tab.geometry and i == ncol - 1)
                and (k != TEXT or 0 < max_len[i] <= tables.MAX_INDEXED_TEXT)]
     tables.finish_table(table, indexed, full_text=bool(free_text))
-    version.bitmaps = {"columns": builder.save(table), "free_text": bool(free_text), "words": bitmaps.LAYOUT_FREE}
+    version.bitmaps = {"columns": builder.save(table), "free_text": bool(free_text), "words": bitmaps.LAYOUT_FREE,
+                       "kinds": {ids[i]: kinds[i] for i in low}}
 
     version.table_name = table
     version.row_count = _id

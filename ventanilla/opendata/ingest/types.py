@@ -127,8 +127,8 @@ def is_null_marker(value: str) -> bool:
 
 class ColumnStats:
     """What pass 1 learns about one column: which types every value fits, the first value that
-    ruled each type out and how often each type was ruled out, the "no data" markers and whether
-    every number carried a "$". The column arrives in batches (`see_column`)."""
+    ruled each type out, the "no data" markers and whether every number carried a "$". The column
+    arrives in batches (`see_column`); the outcome is that of reading it value by value."""
 
     __slots__ = ("candidates", "non_empty", "first_misfit", "misfits", "markers", "money", "has_code", "fits")
 
@@ -149,10 +149,9 @@ class ColumnStats:
         """One batch of the column's values (`rows`: their row numbers). Each distinct value not
         yet known to fit is parsed once, in the order it first appears, and counts as often as it
         occurs; the rest is counting, done by the interpreter's C code."""
-        present = len(column) - column.count(None) - column.count("")
-        if not self.candidates:
-            self.non_empty += present
+        if not self.candidates:  # text already: nothing more to learn (the ingestion stops asking)
             return
+        present = len(column) - column.count(None) - column.count("")
         new = set(column)
         new.discard(None)
         new.discard("")
@@ -186,10 +185,13 @@ class ColumnStats:
                 implied = IMPLIES[kind] if not implied else implied
             elif not kept and is_null_marker(value):
                 where = [row] if n == 1 else [rows[p] for p, v in enumerate(column) if v == value]
-                self.markers.extend((r, value) for r in where[:max(0, 1000 - len(self.markers))])
+                self.markers.extend((r, value) for r in where)
+                if len(self.markers) > 1000:  # the first thousand rows (later batches hold later rows)
+                    self.markers.sort()
+                    del self.markers[1000:]
                 return False
             else:
-                self.misfits[kind] = self.misfits.get(kind, 0) + n
+                self.misfits[kind] = self.misfits.get(kind, 0) + 1  # the type is dropped here
                 self.first_misfit.setdefault(kind, (row, value))
                 if kind == INT and value[:1] == "0" and value.isdigit():
                     self.has_code = True
