@@ -119,19 +119,12 @@ class Cardinality:
         return [i for i in self.seen if kinds[i] in INDEXED_KINDS and i not in excluded]
 
 
-def full_text_words(low_words: str, free_parts: list[str]) -> str:
-    """The row's `_full_text`: the folded words of its low-cardinality text values, then those of
-    its other text values marked with FREE_MARK."""
-    if not free_parts:
-        return low_words
-    # Every word gets the mark; runs of spaces give lone marks, which no search word matches.
-    marked = FREE_MARK + normalise_words(" ".join(free_parts)).replace(" ", " " + FREE_MARK)
-    return f"{low_words} {marked}" if low_words else marked
-
-
 def free_text_batch(values: Sequence[str]) -> list[str]:
-    """`full_text_words("", [value])` for each value (free-text words only), computed for a batch
-    of values at once. Values must not contain NUL."""
+    """Each value's free-text words for `_full_text`: its folded words, each with FREE_MARK in
+    front ("INF-0001" → "_inf _0001"; runs of spaces give lone marks, which no search word
+    matches). One call folds the whole batch. Values must not contain NUL."""
+    if not values:
+        return []
     folded = normalise_words_joined(values)
     marked = FREE_MARK + folded.replace(" ", " " + FREE_MARK).replace("\x00", "\x00" + FREE_MARK)
     return marked.split("\x00")

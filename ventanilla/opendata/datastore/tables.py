@@ -33,7 +33,6 @@ TABLE_NAME = re.compile(r"^ds_[0-9a-f]{32}$")
 COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAX_INDEXED_COLUMNS = 20
 MAX_INDEXED_TEXT = 500  # longer text values are not indexed (PostgreSQL b-tree rows must stay small)
-BATCH = 5000
 
 
 def is_postgres() -> bool:
