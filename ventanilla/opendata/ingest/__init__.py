@@ -18,8 +18,8 @@ row fingerprints with C checksums (`fingerprints`). SQLite turns empty text into
 
 Memory stays bounded whatever the file size: the upload is streamed to storage in 256 kB chunks
 (hashed, size-capped and checked for encoding and NUL bytes on the way), each pass reads the
-stored file in batches of at most 4,096 rows or about 200 kB of text (files.BATCH_ROWS,
-BATCH_CHARS), and what is kept per column is a handful of counters, at most 10,000 hashes (pass 1)
+stored file in batches of at most 4,096 rows, fewer when rows are long (each batch is sized from
+the rows just read to hold about 200 kB of text: files.BATCH_ROWS, BATCH_CHARS), and what is kept per column is a handful of counters, at most 10,000 hashes (pass 1)
 and the compressed bitmaps of at most 10,000 values (pass 2). A 21 MB CSV stays under a quarter of
 its size in Python memory (test). Load times of one million rows: docs/opendata.md, Benchmark."""
 
