@@ -296,34 +296,12 @@ class CsvFile(TabularFile):
         raise OpendataError(_("El archivo está vacío."), field="upload", code="empty")
 
     def rows(self):
-        try:
-            with _open_text(self.name, self.encoding) as fh:
-                number = 0
-                started = False
-                for row in self._reader(fh):
-                    number += 1
-                    if not started:
-                        if any(cell.strip() for cell in row):
-                            started = True
-                        continue
-                    if not row or (len(row) == 1 and not row[0].strip()):
-                        continue
-                    yield number, row
-        except csv.Error as exc:
-            raise self._unreadable(number + 1, exc) from None
-        except UnicodeDecodeError:
-            raise self._mixed() from None
-
-    def _unreadable(self, row: int, exc: Exception) -> OpendataError:
-        return OpendataError(_("El CSV no se pudo leer cerca de la fila %(row)d: %(error)s.")
-                             % {"row": row, "error": exc}, field="upload")
-
-    def _mixed(self) -> OpendataError:
-        return OpendataError(_("El CSV tiene caracteres que no se pueden leer (codificación mixta)."),
-                             field="upload")
+        for numbers, batch in self.batches():
+            yield from zip(numbers, batch)
 
     def batches(self):
-        """As `rows()`, read by the csv module a batch at a time (the per-row work stays in C)."""
+        """The rows after the header, read by the csv module a batch at a time (the per-row work
+        stays in C); blank lines are skipped and keep their numbers."""
         reader = None
         try:
             with _open_text(self.name, self.encoding) as fh:
@@ -346,9 +324,12 @@ class CsvFile(TabularFile):
                             yield [n for n, _row in kept], [row for _n, row in kept]
                     size = _next_size(chunk)
         except csv.Error as exc:
-            raise self._unreadable(reader.line_num if reader is not None else 1, exc) from None
+            raise OpendataError(_("El CSV no se pudo leer cerca de la fila %(row)d: %(error)s.")
+                                % {"row": reader.line_num if reader is not None else 1, "error": exc},
+                                field="upload") from None
         except UnicodeDecodeError:
-            raise self._mixed() from None
+            raise OpendataError(_("El CSV tiene caracteres que no se pueden leer (codificación mixta)."),
+                                field="upload") from None
 
 
 class XlsxFile(TabularFile):
