@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -366,17 +367,40 @@ def test_free_words_of_a_batch_are_each_value_s_folded_words_with_the_mark(value
 
 
 @settings(max_examples=150, deadline=None)
-@given(values=st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "Centro", ""]), st.integers(0, 400)),
-                       min_size=1, max_size=700),
-       first=st.integers(min_value=1, max_value=10**6), cut=st.integers(min_value=1, max_value=700))
-def test_bitmaps_built_from_batches_hold_each_value_s_rows(values, first, cut):
-    """However the rows come in batches, each value's bitmap holds exactly the ids of its rows."""
-    builder = bitmaps.Builder([(0, "c", "text")])
-    for start in range(0, len(values), cut):
-        chunk = values[start:start + cut]
-        builder.add(range(first + start, first + start + len(chunk)), [chunk])
+@given(values=st.lists(st.sampled_from(["a", "b", "Centro", "", "1", "01"]), min_size=1, max_size=700),
+       cut=st.integers(min_value=1, max_value=700), flush=st.sampled_from([1, 7, 1 << 22]))
+def test_bitmaps_built_from_batches_hold_each_value_s_rows(values, cut, flush):
+    """However the rows come in batches, and however often the codes are folded, each value's
+    bitmap holds exactly the ids of its rows."""
+    builder = bitmaps.Builder(2)
+    with mock.patch.object(bitmaps, "FLUSH_CELLS", flush):
+        for start in range(0, len(values), cut):
+            chunk = values[start:start + cut]
+            builder.add(range(start + 1, start + 1 + len(chunk)), [chunk, [f"x{start + k}" for k in range(len(chunk))]])
     builder._flush()
     expected: dict = {}
     for n, v in enumerate(values):
-        expected.setdefault(v, []).append(first + n)
-    assert {v: list(bm) for v, bm in builder.bitmaps[0].items()} == expected
+        expected.setdefault(v, []).append(n + 1)
+    assert {v: list(builder.bitmaps[0][code]) for v, code in builder.codes[0].items()} == expected
+    assert builder.max_len == [max(map(len, values)), len(f"x{len(values) - 1}")]
+
+
+def test_a_column_with_too_many_values_gets_no_bitmaps(monkeypatch):
+    monkeypatch.setattr(bitmaps, "MAX_VALUES", 3)
+    builder = bitmaps.Builder(3)
+    builder.add(range(1, 4), [["a", "b", ""], ["a", "b", "c"], ["x" * 300, "", ""]])
+    # two values and NULL fit; a third value does not; nor does a value over MAX_VALUE_LENGTH
+    assert builder.low(["text", "text", "text"]) == [0]
+    assert builder.low(["numeric", "text", "text"]) == []  # numbers are left to the engine
+    with pytest.raises(ValueError):
+        builder.add(range(7, 8), [["a"], ["a"], ["a"]])  # ids must follow on
+
+
+def test_a_batch_longer_than_the_codes_allow_is_gathered_in_parts():
+    builder = bitmaps.Builder(1)
+    n = 70_000  # more rows than a 16-bit code could number, were they all new values
+    builder.add(range(1, n + 1), [["a" if k % 2 else "b" for k in range(n)]])
+    builder._flush()
+    assert 0 in builder.codes  # still few values
+    got = {v: builder.bitmaps[0][code] for v, code in builder.codes[0].items()}
+    assert len(got["a"]) == len(got["b"]) == n // 2 and 2 in got["a"] and 1 in got["b"]

@@ -466,3 +466,34 @@ def test_a_column_read_in_batches_gets_the_type_of_one_read_value_by_value(value
     assert (batched.money, batched.has_code) == (one.money, one.has_code)
     if one.final_type() != "text":
         assert sorted(batched.markers) == one.markers
+
+
+_CELL = st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=12)  # lone surrogates too
+
+
+@settings(max_examples=200, deadline=None)
+@given(batches=st.lists(st.integers(1, 4).flatmap(lambda ncol: st.lists(
+    st.lists(_CELL, min_size=ncol, max_size=ncol), min_size=1, max_size=6)), min_size=0, max_size=4))
+def test_the_spill_gives_back_each_batch_as_written(batches):
+    """Pass 2 reads pass 1's batches from the spill: the same cells, columns and fingerprints."""
+    from ventanilla.opendata.ingest.spill import Spill
+
+    with Spill() as spill:
+        written = []
+        for rows in batches:
+            columns = [list(c) for c in zip(*rows)]
+            hashes = [hash(tuple(r)) & (2**48 - 1) for r in rows]
+            spill.write(columns, hashes)
+            written.append((columns, hashes))
+        assert [(cols, list(h)) for cols, h in spill] == written
+        assert [(cols, list(h)) for cols, h in spill] == written  # and again
+
+
+def test_the_spill_leaves_no_file_behind(tmp_path, settings):
+    from ventanilla.opendata.ingest.spill import Spill
+
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    with Spill() as spill:
+        spill.write([["a", "b"]], [1, 2])
+        assert list(tmp_path.iterdir()) == []  # unlinked from the start
+    assert spill.file.closed

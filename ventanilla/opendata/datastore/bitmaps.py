@@ -10,7 +10,7 @@ read ~37,000 heap pages after its GIN index (150-190 ms on a 2-CPU server) and S
 table once per match; two filters on big columns cost about the same. Intersecting compressed
 bitmaps costs next to nothing.
 
-Which columns ("low-cardinality" columns, decided in the ingestion's first pass, `Cardinality`):
+Which columns ("low-cardinality" columns, decided in the ingestion's first pass, `Builder`):
 text, int, date, timestamp and bool columns with at most `MAX_VALUES` distinct values and (text)
 no value longer than `MAX_VALUE_LENGTH`. Numeric columns are left to the engine (SQLite stores
 them as binary floats, so equality there is the engine's to decide). Columns with bitmaps get no
@@ -35,18 +35,19 @@ rows, without an index on those columns. Tables loaded before this layout kept t
 column in `_full_text` ((w* OR _w*)) and b-trees on every column; tables loaded before bitmaps
 existed (`version.bitmaps` is None) keep the plain words and the SQL path.
 
-Memory stays bounded: pass 1 keeps at most `MAX_VALUES` hashes a column, pass 2 gathers ids in
-plain arrays for one roaring container (65,536 rows) at a time and folds them into the bitmaps."""
+Memory stays bounded: pass 1 keeps at most `MAX_VALUES` values a column and their bitmaps, and
+the codes of at most FLUSH_CELLS cells before it folds them into the bitmaps."""
 
 from __future__ import annotations
 
 from array import array
-from collections import deque
-from collections.abc import Iterable, Sequence
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from operator import call
+from itertools import count, islice
 from typing import Any
 
+import numpy as np
 from django.db import connection
 from pyroaring import BitMap
 
@@ -55,7 +56,8 @@ from .tables import fts_table, index_table, is_postgres, qn
 
 MAX_VALUES = 10_000
 MAX_VALUE_LENGTH = 200
-FLUSH_ROWS = 65_536  # one roaring container
+CODE = np.uint16  # a value's code in its column: at most MAX_VALUES + 1
+FLUSH_CELLS = 1 << 22  # codes gathered before they are folded into bitmaps (8 MB)
 INDEXED_KINDS = frozenset({"text", "int", "date", "timestamp", "bool"})
 FREE_MARK = "_"
 WORDS = "_words"  # the `col` of word bitmaps in `<table>_ix` (no data column id starts with "_")
@@ -85,40 +87,6 @@ def key(value: Any) -> str:
 # --- Ingestion ------------------------------------------------------------------------------
 
 
-class Cardinality:
-    """Pass 1: which columns have few distinct values (a bounded set of hashes per column), and
-    the longest value of each. The ingestion hands it each batch column by column (`add`), so
-    the work per value is in C."""
-
-    def __init__(self, ncol: int):
-        self.ncol = ncol
-        self.seen: dict[int, set[int]] = {i: set() for i in range(ncol)}
-        self.max_len = [0] * ncol  # the longest value of each column (characters)
-
-    def add(self, columns: Sequence[Sequence[str | None]]) -> None:
-        max_len = self.max_len
-        for i in range(self.ncol):
-            column = columns[i]
-            seen = self.seen.get(i)
-            if seen is None:  # many values: only the longest matters
-                longest = max(map(len, filter(None, column)), default=0)
-            else:  # few values so far: look at each distinct value once
-                distinct = set(column)
-                distinct.discard(None)
-                distinct.discard("")
-                longest = max(map(len, distinct), default=0)
-                seen.update(map(hash, distinct))
-                # NULL is one more value: stay within MAX_VALUES
-                if len(seen) >= MAX_VALUES or longest > MAX_VALUE_LENGTH:
-                    del self.seen[i]
-            if longest > max_len[i]:
-                max_len[i] = longest
-
-    def low(self, kinds: Sequence[str], exclude: Iterable[int] = ()) -> list[int]:
-        excluded = set(exclude)
-        return [i for i in self.seen if kinds[i] in INDEXED_KINDS and i not in excluded]
-
-
 def free_text_batch(values: Sequence[str]) -> list[str]:
     """Each value's free-text words for `_full_text`: its folded words, each with FREE_MARK in
     front ("INF-0001" → "_inf _0001"; runs of spaces give lone marks, which no search word
@@ -131,57 +99,104 @@ def free_text_batch(values: Sequence[str]) -> list[str]:
 
 
 class Builder:
-    """Pass 2: gathers the value bitmaps of the low-cardinality columns from the batches of rows
-    the loader writes (`(_id, *values, ...)` tuples, in `_id` order)."""
+    """Pass 1: the value bitmaps of every column while it has few distinct values, gathered from
+    the text each batch holds (column by column, rows in `_id` order), and the longest value of
+    each column (`max_len`). A column is dropped once it has MAX_VALUES distinct values besides
+    the empty one, or a value longer than MAX_VALUE_LENGTH. When the types are known, `low` tells
+    which of the remaining columns get bitmaps and `save` writes theirs, keyed by the values the
+    engine stores.
 
-    def __init__(self, columns: Sequence[tuple[int, str, str]]):
-        self.columns = list(columns)  # (position in the values, id, kind)
-        # value -> the `append` of the array of ids gathered since the last fold, per column
-        # (values of one column have one Python type, plus None, so they are their own keys)
-        self.pending: list[dict[Any, Any]] = [{} for _ in self.columns]
-        self.bitmaps: list[dict[Any, BitMap]] = [{} for _ in self.columns]
+    The work per value is in C: a value gets a small code the first time it is looked up (a
+    defaultdict with a counter), the codes are gathered through `map` into numpy arrays, and every FLUSH_CELLS cells a stable sort groups
+    the ids of each code, in ascending order, into a slice that becomes a roaring bitmap in one
+    call."""
+
+    def __init__(self, ncol: int):
+        self.ncol = ncol
+        # column -> value -> code; a value gets the next code when first looked up (in C)
+        self.codes: dict[int, defaultdict[str, int]] = {i: defaultdict(count().__next__) for i in range(ncol)}
+        self.pending: dict[int, list[np.ndarray]] = {i: [] for i in range(ncol)}  # codes since the last fold
+        self.bitmaps: dict[int, dict[int, BitMap]] = {i: {} for i in range(ncol)}  # column -> code -> ids
+        self.max_len = [0] * ncol  # the longest value of each column (characters)
+        self.first_pending = self.next_id = 1
         self.rows_pending = 0
 
-    def add(self, ids: range, columns: Sequence[Sequence[Any]]) -> None:
-        """One batch: the rows' ids and their stored values, column by column (all columns, in
-        table order). Each value's `append` is called through map, with no interpreted loop per
-        value (splitting a byte code per row at each value's byte measured slower)."""
-        if not self.columns or not ids:
+    def add(self, ids: range, columns: Sequence[Sequence[str]]) -> None:
+        """One batch: its rows' ids (the next ones) and its text, column by column."""
+        if not ids:
             return
-        for (i, _name, _kind), pending in zip(self.columns, self.pending):
-            values = columns[i]
-            for value in set(values).difference(pending):
-                pending[value] = array("I").append
-            deque(map(call, map(pending.__getitem__, values), ids), maxlen=0)
+        if ids.start != self.next_id:
+            raise ValueError("rows must come in id order")
+        limit = int(np.iinfo(CODE).max) + 1 - MAX_VALUES  # new values a batch may bring and still fit CODE
+        if len(ids) > limit:
+            for start in range(0, len(ids), limit):
+                self.add(ids[start:start + limit], [column[start:start + limit] for column in columns])
+            return
+        max_len = self.max_len
+        for i in range(self.ncol):
+            column = columns[i]
+            codes = self.codes.get(i)
+            if codes is None:  # many values: only the longest matters
+                longest = max(map(len, column), default=0)
+            else:
+                known = len(codes)
+                gathered = np.fromiter(map(codes.__getitem__, column), CODE, len(column))
+                longest = max(map(len, islice(codes, known, None)), default=0)  # the new values'
+                # The empty value is NULL, one more value: stay within MAX_VALUES
+                if len(codes) - ("" in codes) >= MAX_VALUES or longest > MAX_VALUE_LENGTH:
+                    del self.codes[i], self.pending[i], self.bitmaps[i]
+                else:
+                    self.pending[i].append(gathered)
+            if longest > max_len[i]:
+                max_len[i] = longest
+        self.next_id = ids.stop
         self.rows_pending += len(ids)
-        if self.rows_pending >= FLUSH_ROWS:
+        if self.rows_pending * len(self.codes) >= FLUSH_CELLS:
             self._flush()
 
     def _flush(self) -> None:
-        for n, pending in enumerate(self.pending):
-            bitmaps = self.bitmaps[n]
-            for value, append in pending.items():
-                ids = append.__self__
-                bm = bitmaps.get(value)
-                if bm is None:
-                    bitmaps[value] = BitMap(ids)
+        if not self.rows_pending:
+            return
+        for i, pending in self.pending.items():
+            codes = np.concatenate(pending)
+            ids = np.argsort(codes, kind="stable").astype(np.uint32)  # positions, grouped by code
+            ids += np.uint32(self.first_pending)
+            counts = np.bincount(codes)
+            ends = np.cumsum(counts).tolist()
+            sizes = counts.tolist()
+            bitmaps = self.bitmaps[i]
+            for code in np.flatnonzero(counts).tolist():
+                end = ends[code]
+                bm = BitMap(array("I", ids[end - sizes[code]:end].tobytes()))
+                if code in bitmaps:
+                    bitmaps[code] |= bm
                 else:
-                    bm.update(ids)
-            self.pending[n] = {}
+                    bitmaps[code] = bm
+            pending.clear()
+        self.first_pending = self.next_id
         self.rows_pending = 0
 
-    def save(self, table: str) -> list[str]:
-        """Writes the value bitmaps, and the word bitmaps of the low-cardinality text columns, to
-        `<table>_ix`; returns the ids of the columns with bitmaps."""
+    def low(self, kinds: Sequence[str], exclude: Iterable[int] = ()) -> list[int]:
+        """The columns that get bitmaps: few values, and of a kind bitmaps serve."""
+        excluded = set(exclude)
+        return [i for i in self.codes if kinds[i] in INDEXED_KINDS and i not in excluded]
+
+    def save(self, table: str, columns: Sequence[tuple[int, str, str, Callable[[str], Any]]]) -> list[str]:
+        """Writes the value bitmaps of `columns` (position, id, kind and the conversion of the
+        text to the stored value), and the word bitmaps of the text columns among them, to
+        `<table>_ix`; returns the ids of those columns."""
         self._flush()
         words: dict[str, BitMap] = {}
         rows: list[tuple[str, str, bytes]] = []
-        for (_i, name, kind), bitmaps in zip(self.columns, self.bitmaps):
+        for i, name, kind, convert in columns:
+            bitmaps = self.bitmaps[i]
             by_key: dict[str, BitMap] = {}
-            for value, bm in bitmaps.items():
+            for value, code in self.codes[i].items():
+                bm = bitmaps[code]
                 # Values stored alike share a key ("1234" passed through as text and 1234 parsed
-                # from "1,234"; an ISO date as text and one parsed from dd/mm/yyyy).
-                k = key(value)
+                # from "1,234"; an ISO date as text and one parsed from dd/mm/yyyy; an empty cell
+                # and a "no data" marker).
+                k = key(convert(value))
                 if k in by_key:
                     by_key[k] |= bm
                 else:
@@ -209,8 +224,8 @@ class Builder:
                     deque(map(copy.write_row, rows), maxlen=0)
             else:
                 cur.cursor.executemany(f"INSERT INTO {ix} (col, token, bits) VALUES (?, ?, ?)", rows)
-        self.bitmaps = []
-        return [name for _i, name, _kind in self.columns]
+        self.bitmaps = {}
+        return [name for _i, name, _kind, _convert in columns]
 
 
 # --- Queries --------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from ..datastore import bitmaps, tables
 from ..models import DataField, ResourceVersion
 from ..services import OpendataError
 from . import files
+from .spill import Spill
 from .types import NUMERIC, TEXT, ColumnStats, converter, unique_ids
 
 REPORT_CAP = 1000
@@ -124,8 +125,8 @@ def _without_cycle_collection():
 
 
 def load_table(version: ResourceVersion, tab: files.TabularFile, previous: ResourceVersion | None) -> None:
-    with _without_cycle_collection():
-        _load_table(version, tab, previous)
+    with _without_cycle_collection(), Spill() as spill:
+        _load_table(version, tab, previous, spill)
 
 
 _ENCODE = methodcaller("encode", "utf-8", "surrogatepass")
@@ -182,7 +183,8 @@ def _free_words(columns: list[Sequence[str]]) -> list[str | None]:
     return [w if w.strip(" _") else None for w in words]  # no word at all: NULL
 
 
-def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: ResourceVersion | None) -> None:
+def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: ResourceVersion | None,
+                spill: Spill) -> None:
     report = Report()
     headers = tab.header()
     report.extend(tab.notes)
@@ -196,18 +198,28 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
     stats = [ColumnStats() for _ in ids]
     strict_width = tab.kind == "csv"
 
-    # Pass 1: types over the whole file, row width problems.
-    rows = 0
+    # Pass 1: types over the whole file, row width problems, the bitmaps of columns with few
+    # values, the rows' fingerprints; the cleaned batches are kept for pass 2 (spill.py).
     active = list(range(ncol))
-    cardinality = bitmaps.Cardinality(ncol)
+    builder = bitmaps.Builder(ncol)
+    _id = 0
     for numbers, batch in tab.batches():
-        rows += len(batch)
         batch = _fit_width(batch, numbers, ncol, strict_width, report)
+        if tab.kind != "csv":  # spreadsheet and JSON cells may be None
+            batch = [[v or "" for v in cells] for cells in batch]
+        raws = list(map("\x1f".join, batch))
+        hashes = fingerprints(raws)
+        # PostgreSQL text cannot hold NUL; neither engine gets it
+        if tab.may_hold_nul and any(map(methodcaller("__contains__", "\x00"), raws)):
+            batch = [[v.replace("\x00", "") for v in cells] for cells in batch]
         columns = list(zip(*batch))
-        cardinality.add(columns)
+        first = _id + 1
+        _id += len(batch)
+        builder.add(range(first, _id + 1), columns)
         for i in active:
             stats[i].see_column(columns[i], numbers)
         active = [i for i in active if stats[i].candidates]
+        spill.write(columns, hashes)
     kinds = [st.final_type() for st in stats]
     if tab.geometry:
         kinds[-1] = TEXT
@@ -237,11 +249,10 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
     # first the words of low-cardinality columns (those with bitmaps), then the others' words marked
     # as free text (datastore/bitmaps.py).
     geometry = [ncol - 1] if tab.geometry else []
-    low = cardinality.low(kinds, exclude=geometry)
+    low = builder.low(kinds, exclude=geometry)
     text_cols = [i for i, k in enumerate(kinds) if k == TEXT and i not in geometry]
     low_set = set(low)
     free_text = [i for i in text_cols if i not in low_set]
-    builder = bitmaps.Builder([(i, ids[i], kinds[i]) for i in low])
     # Raw text -> stored value, per typed column with few distinct values (parsed once a value).
     memos = {i: {} for i in range(ncol) if convs[i] is not None and i in low_set}
     loader = tables.Loader(table, ids, text_columns=[ids[i] for i, k in enumerate(kinds) if k == TEXT])
@@ -249,36 +260,27 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
     error = None
     _id = 0
     try:
-        for numbers, batch in tab.batches():
-            batch = _fit_width(batch, numbers, ncol, False, None)
-            if tab.kind != "csv":  # spreadsheet and JSON cells may be None
-                batch = [[v or "" for v in cells] for cells in batch]
-            raws = list(map("\x1f".join, batch))
-            hashes = fingerprints(raws)
-            # PostgreSQL text cannot hold NUL; neither engine gets it
-            if tab.may_hold_nul and any(map(methodcaller("__contains__", "\x00"), raws)):
-                batch = [[v.replace("\x00", "") for v in cells] for cells in batch]
-            columns = list(zip(*batch))
+        for columns, hashes in spill:
             values = [columns[i] if text_as_read and convs[i] is None else _convert(columns[i], convs[i], memos.get(i))
                       for i in range(ncol)]
             first = _id + 1
-            _id += len(batch)
-            row_ids = range(first, _id + 1)
-            words = _free_words([columns[i] for i in free_text]) if free_text else [None] * len(batch)
-            loader.write(zip(row_ids, *values, words, hashes))
-            builder.add(row_ids, values)
+            _id += len(hashes)
+            words = _free_words([columns[i] for i in free_text]) if free_text else repeat(None)
+            loader.write(zip(range(first, _id + 1), *values, words, hashes))
     except BaseException as exc:
         error = exc
         raise
     finally:
         loader.close(error)
     # Columns with bitmaps need no b-tree: the bitmaps answer their filters, words and sorting.
-    max_len = cardinality.max_len
+    max_len = builder.max_len
     indexed = [ids[i] for i, k in enumerate(kinds)
                if i not in low_set and not (tab.geometry and i == ncol - 1)
                and (k != TEXT or 0 < max_len[i] <= tables.MAX_INDEXED_TEXT)]
     tables.finish_table(table, indexed, full_text=bool(free_text))
-    version.bitmaps = {"columns": builder.save(table), "free_text": bool(free_text), "words": bitmaps.LAYOUT_FREE,
+    text = lambda v: v or None  # noqa: E731
+    saved = builder.save(table, [(i, ids[i], kinds[i], convs[i] or text) for i in low])
+    version.bitmaps = {"columns": saved, "free_text": bool(free_text), "words": bitmaps.LAYOUT_FREE,
                        "kinds": {ids[i]: kinds[i] for i in low}}
 
     version.table_name = table
