@@ -404,3 +404,27 @@ def test_a_batch_longer_than_the_codes_allow_is_gathered_in_parts():
     assert 0 in builder.codes  # still few values
     got = {v: builder.bitmaps[0][code] for v, code in builder.codes[0].items()}
     assert len(got["a"]) == len(got["b"]) == n // 2 and 2 in got["a"] and 1 in got["b"]
+
+
+def test_columns_with_many_values_only_after_their_first_batches_load_every_row(upload, monkeypatch):  # noqa: F811
+    """Pass 1 keeps a column as codes while it has few values and as text once it has too many;
+    pass 2 gives every row its value either way (a key, a number, a date), and `q` finds the
+    words of rows kept as codes."""
+    monkeypatch.setattr(bitmaps, "MAX_VALUES", 300)
+    n = 3000  # the first batches (256, then up to 4,096 rows) see 20 values; the later rows one a row
+    rows = [(f"K-{i % 20 if i <= 1500 else i}", str(i % 20 if i <= 1500 else i),
+             f"2024-01-{1 + i % 20:02d}" if i <= 1500 else f"{2000 + i // 365:04d}-{1 + i % 12:02d}-{1 + i % 28:02d}",
+             "Centro")
+            for i in range(1, n + 1)]
+    body = "clave,cantidad,fecha,colonia\n" + "".join(",".join(r) + "\n" for r in rows)
+    resource = upload(body.encode(), "claves.csv")
+    version = resource.current_version
+    assert version.bitmaps["columns"] == ["colonia"]  # the others ended with too many values
+    got = datastore.search(resource, {"limit": n})["records"]
+    assert [(r["clave"], r["cantidad"], r["fecha"], r["colonia"]) for r in got] == [
+        (c, int(q), f, col) for c, q, f, col in rows]
+    # words begin with the searched word: "K-19" of the first rows, and "K-1900" … "K-1999"
+    expected = [i for i in range(1, n + 1) if (i % 20 == 19 if i <= 1500 else str(i).startswith("19"))]
+    assert [r["_id"] for r in datastore.search(resource, {"q": "19", "fields": "_id", "limit": n})["records"]] \
+        == expected
+    assert datastore.search(resource, {"filters": {"cantidad": 7}, "limit": 1})["total"] == 75

@@ -472,21 +472,30 @@ _CELL = st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=12
 
 
 @settings(max_examples=200, deadline=None)
-@given(batches=st.lists(st.integers(1, 4).flatmap(lambda ncol: st.lists(
-    st.lists(_CELL, min_size=ncol, max_size=ncol), min_size=1, max_size=6)), min_size=0, max_size=4))
+@given(batches=st.lists(st.integers(1, 4).flatmap(lambda ncol: st.tuples(
+    st.lists(st.lists(_CELL, min_size=ncol, max_size=ncol), min_size=1, max_size=6),
+    st.lists(st.booleans(), min_size=ncol, max_size=ncol))), min_size=0, max_size=4))
 def test_the_spill_gives_back_each_batch_as_written(batches):
-    """Pass 2 reads pass 1's batches from the spill: the same cells, columns and fingerprints."""
+    """Pass 2 reads pass 1's batches from the spill: the same cells, codes and fingerprints."""
+    import numpy as np
+
     from ventanilla.opendata.ingest.spill import Spill
+
+    def plain(columns):
+        return [c.tolist() if isinstance(c, np.ndarray) else list(c) for c in columns]
 
     with Spill() as spill:
         written = []
-        for rows in batches:
+        for rows, as_codes in batches:
             columns = [list(c) for c in zip(*rows)]
+            coded = {i: np.array([hash(v) % 65536 for v in c], dtype=np.uint16)
+                     for i, c in enumerate(columns) if as_codes[i]}
             hashes = [hash(tuple(r)) & (2**48 - 1) for r in rows]
-            spill.write(columns, hashes)
-            written.append((columns, hashes))
-        assert [(cols, list(h)) for cols, h in spill] == written
-        assert [(cols, list(h)) for cols, h in spill] == written  # and again
+            spill.write(columns, hashes, coded)
+            written.append(([coded[i].tolist() if i in coded else c for i, c in enumerate(columns)], hashes))
+        for _again in range(2):
+            got = [(plain(cols), list(h)) for cols, h in spill]
+            assert got == written
 
 
 def test_the_spill_leaves_no_file_behind(tmp_path, settings):

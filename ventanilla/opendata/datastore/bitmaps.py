@@ -107,9 +107,10 @@ class Builder:
     engine stores.
 
     The work per value is in C: a value gets a small code the first time it is looked up (a
-    defaultdict with a counter), the codes are gathered through `map` into numpy arrays, and every FLUSH_CELLS cells a stable sort groups
-    the ids of each code, in ascending order, into a slice that becomes a roaring bitmap in one
-    call."""
+    defaultdict with a counter), the codes are gathered through `map` into numpy arrays, and every
+    FLUSH_CELLS cells a stable sort groups the ids of each code, in ascending order, into a slice
+    that becomes a roaring bitmap in one call. `add` also returns each batch's codes, so the
+    ingestion can keep those instead of the text (`values` tells which value a code stands for)."""
 
     def __init__(self, ncol: int):
         self.ncol = ncol
@@ -118,21 +119,24 @@ class Builder:
         self.pending: dict[int, list[np.ndarray]] = {i: [] for i in range(ncol)}  # codes since the last fold
         self.bitmaps: dict[int, dict[int, BitMap]] = {i: {} for i in range(ncol)}  # column -> code -> ids
         self.max_len = [0] * ncol  # the longest value of each column (characters)
+        self.dropped: dict[int, list[str]] = {}  # the values of a dropped column's codes, in code order
         self.first_pending = self.next_id = 1
         self.rows_pending = 0
 
-    def add(self, ids: range, columns: Sequence[Sequence[str]]) -> None:
-        """One batch: its rows' ids (the next ones) and its text, column by column."""
+    def add(self, ids: range, columns: Sequence[Sequence[str]]) -> dict[int, np.ndarray]:
+        """One batch: its rows' ids (the next ones) and its text, column by column. Returns the
+        batch's codes of the columns that still have few values."""
         if not ids:
-            return
+            return {}
         if ids.start != self.next_id:
             raise ValueError("rows must come in id order")
         limit = int(np.iinfo(CODE).max) + 1 - MAX_VALUES  # new values a batch may bring and still fit CODE
         if len(ids) > limit:
-            for start in range(0, len(ids), limit):
-                self.add(ids[start:start + limit], [column[start:start + limit] for column in columns])
-            return
+            parts = [self.add(ids[start:start + limit], [column[start:start + limit] for column in columns])
+                     for start in range(0, len(ids), limit)]
+            return {i: np.concatenate([part[i] for part in parts]) for i in parts[0] if all(i in p for p in parts)}
         max_len = self.max_len
+        coded = {}
         for i in range(self.ncol):
             column = columns[i]
             codes = self.codes.get(i)
@@ -144,15 +148,22 @@ class Builder:
                 longest = max(map(len, islice(codes, known, None)), default=0)  # the new values'
                 # The empty value is NULL, one more value: stay within MAX_VALUES
                 if len(codes) - ("" in codes) >= MAX_VALUES or longest > MAX_VALUE_LENGTH:
+                    self.dropped[i] = list(codes)
                     del self.codes[i], self.pending[i], self.bitmaps[i]
                 else:
                     self.pending[i].append(gathered)
+                    coded[i] = gathered
             if longest > max_len[i]:
                 max_len[i] = longest
         self.next_id = ids.stop
         self.rows_pending += len(ids)
         if self.rows_pending * len(self.codes) >= FLUSH_CELLS:
             self._flush()
+        return coded
+
+    def values(self, i: int) -> list[str]:
+        """The values of column i's codes, in code order (code n is the n-th value)."""
+        return list(self.codes[i]) if i in self.codes else self.dropped.get(i, [])
 
     def _flush(self) -> None:
         if not self.rows_pending:

@@ -108,9 +108,6 @@ class Loader:
         self.names = ["_id", *columns, "_full_text", "_hash"]
         self.cursor = connection.cursor()
         self.copy = None
-        # SQLite: empty text becomes NULL in the engine (NULLIF), so the loader may pass the text
-        # of `text_columns` as it was read; PostgreSQL's COPY needs None.
-        self.empty_text_is_null = not is_postgres()
         if is_postgres():
             raw = self.cursor.cursor  # the psycopg 3 cursor behind Django's wrapper
             cols = ", ".join(qn(n) for n in self.names)
@@ -124,6 +121,12 @@ class Loader:
             marks = ", ".join("NULLIF(?, '')" if n in text else "?" for n in self.names)
             cols = ", ".join(qn(n) for n in self.names)
             self.sql = f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks})"
+
+    @staticmethod
+    def empty_text_is_null() -> bool:
+        """SQLite: empty text becomes NULL in the engine (NULLIF), so the loader may be given the
+        text of `text_columns` as it was read; PostgreSQL's COPY needs None."""
+        return not is_postgres()
 
     def write(self, rows: Iterable[tuple]) -> None:
         if self.copy is not None:

@@ -34,6 +34,7 @@ from operator import lshift, methodcaller, or_
 from zlib import crc32
 from typing import IO
 
+import numpy as np
 from django.db import DataError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -162,15 +163,23 @@ def _fit_width(batch: list[list[str | None]], numbers, ncol: int, strict: bool, 
     return fitted
 
 
-def _convert(column: Sequence[str], conv, memo: dict | None) -> list:
+def _or_none(value: str) -> str | None:
+    return value or None
+
+
+def _convert(column: Sequence[str], conv) -> list:
     """A column's raw text → the values the engine stores (None for empty cells)."""
     if conv is None:  # text
-        return [v or None for v in column]
-    if memo is not None:
-        for value in set(column).difference(memo):
-            memo[value] = conv(value)
-        return list(map(memo.__getitem__, column))
+        return list(map(_or_none, column))
     return list(map(conv, column))
+
+
+def _text(column: Sequence[str] | np.ndarray, builder: bitmaps.Builder, i: int) -> Sequence[str]:
+    """A spilled column's text (a column with many values may have been kept as codes for its
+    first batches, before it had too many)."""
+    if isinstance(column, np.ndarray):
+        return list(map(builder.values(i).__getitem__, column.tolist()))
+    return column
 
 
 def _free_words(columns: list[Sequence[str]]) -> list[str | None]:
@@ -215,11 +224,11 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
         columns = list(zip(*batch))
         first = _id + 1
         _id += len(batch)
-        builder.add(range(first, _id + 1), columns)
+        coded = builder.add(range(first, _id + 1), columns)
         for i in active:
             stats[i].see_column(columns[i], numbers)
         active = [i for i in active if stats[i].candidates]
-        spill.write(columns, hashes)
+        spill.write(columns, hashes, coded)
     kinds = [st.final_type() for st in stats]
     if tab.geometry:
         kinds[-1] = TEXT
@@ -253,19 +262,25 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
     text_cols = [i for i, k in enumerate(kinds) if k == TEXT and i not in geometry]
     low_set = set(low)
     free_text = [i for i in text_cols if i not in low_set]
-    # Raw text -> stored value, per typed column with few distinct values (parsed once a value).
-    memos = {i: {} for i in range(ncol) if convs[i] is not None and i in low_set}
+    # Columns kept as codes (spill.py): the stored value of each code, converted once a value.
+    text_as_read = tables.Loader.empty_text_is_null()
+    stored = {}
+    for i in range(ncol):
+        if raw := builder.values(i):
+            conv = convs[i] if convs[i] is not None else (None if text_as_read else _or_none)
+            stored[i] = np.empty(len(raw), dtype=object)
+            stored[i][:] = raw if conv is None else list(map(conv, raw))
     loader = tables.Loader(table, ids, text_columns=[ids[i] for i, k in enumerate(kinds) if k == TEXT])
-    text_as_read = loader.empty_text_is_null
     error = None
     _id = 0
     try:
         for columns, hashes in spill:
-            values = [columns[i] if text_as_read and convs[i] is None else _convert(columns[i], convs[i], memos.get(i))
+            values = [stored[i][c].tolist() if isinstance(c := columns[i], np.ndarray)
+                      else c if text_as_read and convs[i] is None else _convert(c, convs[i])
                       for i in range(ncol)]
             first = _id + 1
             _id += len(hashes)
-            words = _free_words([columns[i] for i in free_text]) if free_text else repeat(None)
+            words = _free_words([_text(columns[i], builder, i) for i in free_text]) if free_text else repeat(None)
             loader.write(zip(range(first, _id + 1), *values, words, hashes))
     except BaseException as exc:
         error = exc
@@ -278,8 +293,7 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
                if i not in low_set and not (tab.geometry and i == ncol - 1)
                and (k != TEXT or 0 < max_len[i] <= tables.MAX_INDEXED_TEXT)]
     tables.finish_table(table, indexed, full_text=bool(free_text))
-    text = lambda v: v or None  # noqa: E731
-    saved = builder.save(table, [(i, ids[i], kinds[i], convs[i] or text) for i in low])
+    saved = builder.save(table, [(i, ids[i], kinds[i], convs[i] or _or_none) for i in low])
     version.bitmaps = {"columns": saved, "free_text": bool(free_text), "words": bitmaps.LAYOUT_FREE,
                        "kinds": {ids[i]: kinds[i] for i in low}}
 

@@ -2,10 +2,14 @@
 
 Pass 1 reads the stored file (the csv module, openpyxl or ijson), fits each row to the header's
 width, removes NUL characters and computes the rows' fingerprints; pass 2 needs exactly those
-cells again once the column types are known. Reading them back from here costs a fifth of parsing
-the file again: a batch is one record, its cells column after column joined by NUL (which no cell
-holds any longer) and encoded as UTF-8 — one `join` and one `split` a batch, in C — followed by
-its fingerprints as 64-bit integers.
+cells again once the column types are known. Reading them back from here costs a fraction of
+parsing the file again. A batch is one record:
+
+* the columns with few values as their 16-bit codes (datastore/bitmaps.py `Builder`), which pass 2
+  turns into stored values by looking each code up, with no string to decode or convert again;
+* the cells of the other columns, column after column, joined by NUL (which no cell holds any
+  longer) and encoded as UTF-8: one `join` and one `split` a batch, in C;
+* the rows' fingerprints as 64-bit integers.
 
 The file is created in FILE_UPLOAD_TEMP_DIR (the system's temporary directory by default),
 readable by its owner only and unlinked from the start, so it is gone when closed or when the
@@ -16,12 +20,14 @@ from __future__ import annotations
 import struct
 import tempfile
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import chain
 
+import numpy as np
 from django.conf import settings
 
 _HEADER = struct.Struct("<QQQ")  # bytes of text, rows, columns
+CODES = np.dtype("<u2")
 _SEP = "\x00"
 
 
@@ -29,24 +35,42 @@ class Spill:
     def __init__(self) -> None:
         self.file = tempfile.TemporaryFile(prefix="ventanilla-ingest-", dir=settings.FILE_UPLOAD_TEMP_DIR)
 
-    def write(self, columns: Sequence[Sequence[str]], hashes: Sequence[int]) -> None:
-        """One batch: its columns of text without NUL, and one fingerprint a row."""
-        text = _SEP.join(chain.from_iterable(columns)).encode("utf-8", "surrogatepass")
-        self.file.write(_HEADER.pack(len(text), len(hashes), len(columns)))
-        self.file.write(text)
+    def write(self, columns: Sequence[Sequence[str]], hashes: Sequence[int],
+              coded: Mapping[int, np.ndarray] | None = None) -> None:
+        """One batch: its columns of text without NUL, one fingerprint a row, and the codes of
+        the columns to keep as codes (`coded`: position -> one code a row)."""
+        coded = coded or {}
+        rows = len(hashes)
+        kinds = bytes(1 if i in coded else 0 for i in range(len(columns)))
+        text = _SEP.join(chain.from_iterable(c for i, c in enumerate(columns) if i not in coded))
+        data = text.encode("utf-8", "surrogatepass")
+        self.file.write(_HEADER.pack(len(data), rows, len(columns)))
+        self.file.write(kinds)
+        for i in sorted(coded):
+            self.file.write(coded[i].astype(CODES, copy=False).tobytes())
+        self.file.write(data)
         self.file.write(array("q", hashes).tobytes())
 
-    def __iter__(self) -> Iterator[tuple[list[list[str]], array]]:
-        """The batches in the order they were written: (columns, fingerprints)."""
+    def __iter__(self) -> Iterator[tuple[list[list[str] | np.ndarray], array]]:
+        """The batches in the order they were written: (columns, fingerprints), each column its
+        list of text or its array of codes."""
         self.file.flush()
         self.file.seek(0)
         read = self.file.read
         while header := read(_HEADER.size):
             size, rows, ncol = _HEADER.unpack(header)
-            cells = read(size).decode("utf-8", "surrogatepass").split(_SEP)
+            kinds = read(ncol)
+            columns: list = [np.frombuffer(read(rows * CODES.itemsize), CODES) if k else None for k in kinds]
+            texts = ncol - sum(kinds)
+            cells = read(size).decode("utf-8", "surrogatepass").split(_SEP) if texts else []
+            n = 0
+            for i, k in enumerate(kinds):
+                if not k:
+                    columns[i] = cells[n * rows:(n + 1) * rows]
+                    n += 1
             hashes = array("q")
             hashes.frombytes(read(8 * rows))
-            yield [cells[k * rows:(k + 1) * rows] for k in range(ncol)], hashes
+            yield columns, hashes
 
     def close(self) -> None:
         self.file.close()
