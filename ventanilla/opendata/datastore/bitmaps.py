@@ -45,6 +45,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from itertools import count, islice
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -107,7 +108,7 @@ class Builder:
     engine stores.
 
     The work per value is in C: a value gets a small code the first time it is looked up (a
-    defaultdict with a counter), the codes are gathered through `map` into numpy arrays, and every
+    defaultdict with a counter), the codes are gathered by `itemgetter` into numpy arrays, and every
     FLUSH_CELLS cells a stable sort groups the ids of each code, in ascending order, into a slice
     that becomes a roaring bitmap in one call. `add` also returns each batch's codes, so the
     ingestion can keep those instead of the text (`values` tells which value a code stands for)."""
@@ -144,7 +145,9 @@ class Builder:
                 longest = max(map(len, column), default=0)
             else:
                 known = len(codes)
-                gathered = np.fromiter(map(codes.__getitem__, column), CODE, len(column))
+                # itemgetter looks the values up in one call, through the mapping protocol in C
+                looked_up = itemgetter(*column)(codes) if len(column) > 1 else [codes[column[0]]]
+                gathered = np.fromiter(looked_up, CODE, len(column))
                 longest = max(map(len, islice(codes, known, None)), default=0)  # the new values'
                 # The empty value is NULL, one more value: stay within MAX_VALUES
                 if len(codes) - ("" in codes) >= MAX_VALUES or longest > MAX_VALUE_LENGTH:
