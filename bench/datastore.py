@@ -10,7 +10,8 @@ its own temporary database), migrates, and:
    path (`services.create_resource` → ingestion: stored file, type inference over the whole
    file, typed table, row fingerprints, indexes, full text), and times it next to the engine's own
    import of the same file into a plain table (PostgreSQL `COPY … FROM STDIN` with psycopg 3;
-   SQLite `executemany` in one transaction): plain, with a b-tree on every column, and with those
+   SQLite `executemany` in one transaction, and, where the `sqlite3` shell is installed, its
+   `.import`, SQLite's own CSV import in C): plain, with a b-tree on every column, and with those
    plus the engine's own full-text index over the text columns (a searchable table).
 2. Runs `--queries` representative `datastore.search` calls — filters on one to three columns,
    full-text `q`, sort, deep offsets, with and without `include_total` — and, in the same run, the
@@ -29,7 +30,9 @@ import argparse
 import csv
 import os
 import random
+import shutil
 import statistics
+import subprocess
 import time
 
 from harness import percentile, temporary_django
@@ -105,6 +108,23 @@ def engine_import(path: str, *, indexes: bool, full_text: bool = False, table: s
                 cur.execute(f'CREATE VIRTUAL TABLE "{table}_fts" USING fts5(t, content=\'\', '
                             f"tokenize='unicode61 remove_diacritics 2', detail=none)")
                 cur.execute(f'INSERT INTO "{table}_fts" (rowid, t) SELECT _id, {words} FROM "{table}"')
+    return time.perf_counter() - t0
+
+
+def cli_import(path: str, table: str) -> float | None:
+    """SQLite's own CSV import, the sqlite3 shell's `.import` (C code from file to table), into a
+    table of the same columns in the same database file; seconds, or None without the shell."""
+    from django.db import connection
+
+    shell = shutil.which("sqlite3")
+    if connection.vendor != "sqlite" or shell is None:
+        return None
+    cols = ", ".join(f'"{n}" {t.upper().replace("BIGINT", "INTEGER")}' for n, t in PLAIN_COLUMNS)
+    with connection.cursor() as cur:
+        cur.execute(f'CREATE TABLE "{table}" ({cols})')  # autocommit: committed before the shell writes
+    t0 = time.perf_counter()
+    subprocess.run([shell, str(connection.settings_dict["NAME"]), f'.import --csv --skip 1 "{path}" {table}'],
+                   check=True)
     return time.perf_counter() - t0
 
 
@@ -230,14 +250,19 @@ def run(args) -> None:
     size_mb = os.path.getsize(path) / 1e6
     # Loads and plain imports alternate, so a change in the machine's speed during the run weighs
     # on both; the figures are the medians of the rounds.
-    loads, imports, resource = [], [], None
+    loads, imports, shell_imports, resource = [], [], [], None
     for n in range(max(1, args.rounds)):
         imports.append(engine_import(path, indexes=False, table=f"bench_plain_{n}"))
         drop(f"bench_plain_{n}")
+        shell = cli_import(path, f"bench_shell_{n}")
+        if shell is not None:
+            shell_imports.append(shell)
+            drop(f"bench_shell_{n}")
         resource, seconds = load(path, n)
         loads.append(seconds)
         print(f"Round {n + 1}: ingestion {seconds:.1f} s, engine import {imports[-1]:.1f} s "
-              f"(ratio {seconds / imports[-1]:.2f}x)", flush=True)
+              f"(ratio {seconds / imports[-1]:.2f}x)"
+              + (f", sqlite3 shell .import {shell:.1f} s (ratio {seconds / shell:.2f}x)" if shell else ""), flush=True)
     version = resource.current_version
     load_s, import_s = statistics.median(loads), statistics.median(imports)
     ratio = statistics.median(a / b for a, b in zip(loads, imports))
@@ -285,6 +310,11 @@ def run(args) -> None:
           f"(ratio {ratio:.2f}x, median of the rounds' ratios)   engine import + indexes: {import_idx_s:6.1f} s "
           f"(ratio {load_s / import_idx_s:.1f}x)   engine import + indexes + full text: {import_fts_s:6.1f} s "
           f"(ratio {load_s / import_fts_s:.1f}x)")
+    if shell_imports:
+        shell_s = statistics.median(shell_imports)
+        shell_ratio = statistics.median(a / b for a, b in zip(loads, shell_imports))
+        print(f"SQLite's own CSV import, the sqlite3 shell's .import (median): {shell_s:6.1f} s "
+              f"(ratio {shell_ratio:.2f}x, median of the rounds' ratios)")
     p50a, p99a, p50r, p99r = (percentile(api_ms, 50), percentile(api_ms, 99), percentile(raw_ms, 50),
                               percentile(raw_ms, 99))
     print(f"datastore_search  p50 {p50a:7.2f} ms   p99 {p99a:7.2f} ms   max {max(api_ms):7.2f} ms")

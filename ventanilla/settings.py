@@ -313,6 +313,10 @@ STORAGES = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Where large uploads wait while they are received, and where the open data ingestion keeps the
+# batches of its first pass (about the size of the file; opendata/ingest/spill.py). None: the
+# system's temporary directory.
+FILE_UPLOAD_TEMP_DIR = env("VENTANILLA_UPLOAD_TEMP_DIR", "") or None
 
 # --- Mi expediente (ventanilla.files): residents' uploads, encrypted at rest (docs/files.md) ---
 # Largest file a resident may upload (PDF, JPG or PNG), in bytes.

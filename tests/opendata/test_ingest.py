@@ -506,3 +506,12 @@ def test_the_spill_leaves_no_file_behind(tmp_path, settings):
         spill.write([["a", "b"]], [1, 2])
         assert list(tmp_path.iterdir()) == []  # unlinked from the start
     assert spill.file.closed
+
+
+def test_nul_characters_are_removed_before_types_are_inferred(upload):
+    """Neither engine stores NUL; the types are those of the text as stored."""
+    body = json.dumps([{"n": "1\u0000", "d": "2024-01-01\u0000", "t": "a\u0000b"}, {"n": "2", "d": "2024-01-02", "t": "c"}])
+    resource = upload(body.encode(), "nul.json")
+    fields = fields_of(resource)
+    assert (fields["n"].type, fields["d"].type, fields["t"].type) == ("int", "date", "text")
+    assert [(r["n"], r["d"], r["t"]) for r in records(resource)] == [(1, "2024-01-01", "ab"), (2, "2024-01-02", "c")]

@@ -35,8 +35,9 @@ rows, without an index on those columns. Tables loaded before this layout kept t
 column in `_full_text` ((w* OR _w*)) and b-trees on every column; tables loaded before bitmaps
 existed (`version.bitmaps` is None) keep the plain words and the SQL path.
 
-Memory stays bounded: pass 1 keeps at most `MAX_VALUES` values a column and their bitmaps, and
-the codes of at most FLUSH_CELLS cells before it folds them into the bitmaps."""
+Memory stays bounded: pass 1 keeps at most `MAX_VALUES` values a column and their bitmaps (a
+column with more keeps the values of the codes it had, to read its first batches back), and the
+codes of at most FLUSH_CELLS cells before it folds them into the bitmaps."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ from .tables import fts_table, index_table, is_postgres, qn
 
 MAX_VALUES = 10_000
 MAX_VALUE_LENGTH = 200
-CODE = np.uint16  # a value's code in its column: at most MAX_VALUES + 1
+CODE = np.uint16  # a value's code in its column (`add` splits batches that could bring more values)
 FLUSH_CELLS = 1 << 22  # codes gathered before they are folded into bitmaps (8 MB)
 INDEXED_KINDS = frozenset({"text", "int", "date", "timestamp", "bool"})
 FREE_MARK = "_"
@@ -148,10 +149,12 @@ class Builder:
                 # itemgetter looks the values up in one call, through the mapping protocol in C
                 looked_up = itemgetter(*column)(codes) if len(column) > 1 else [codes[column[0]]]
                 gathered = np.fromiter(looked_up, CODE, len(column))
-                longest = max(map(len, islice(codes, known, None)), default=0)  # the new values'
+                # the new values' (the last ones in the dict; the others were seen before)
+                longest = max(map(len, islice(reversed(codes), len(codes) - known)), default=0)
                 # The empty value is NULL, one more value: stay within MAX_VALUES
                 if len(codes) - ("" in codes) >= MAX_VALUES or longest > MAX_VALUE_LENGTH:
-                    self.dropped[i] = list(codes)
+                    # this batch is kept as text: only the earlier codes will be read back
+                    self.dropped[i] = list(islice(codes, known))
                     del self.codes[i], self.pending[i], self.bitmaps[i]
                 else:
                     self.pending[i].append(gathered)
@@ -163,6 +166,14 @@ class Builder:
         if self.rows_pending * len(self.codes) >= FLUSH_CELLS:
             self._flush()
         return coded
+
+    def keep(self, columns: Iterable[int]) -> None:
+        """Once the types are known: only `columns` get bitmaps; the others keep just the
+        values of their codes."""
+        kept = set(columns)
+        for i in [i for i in self.codes if i not in kept]:
+            self.dropped[i] = list(self.codes[i])
+            del self.codes[i], self.pending[i], self.bitmaps[i]
 
     def values(self, i: int) -> list[str]:
         """The values of column i's codes, in code order (code n is the n-th value)."""

@@ -1,27 +1,32 @@
-"""Loading an uploaded file into a resource version: store it, recognise it, infer column types
-over the whole file (pass 1), load typed rows into a new datastore table in batches (pass 2),
-index it, and write the data dictionary and the validation report.
+"""Loading an uploaded file into a resource version: store it, recognise it, read it once to
+infer column types over the whole file (pass 1), load typed rows into a new datastore table in
+batches (pass 2), index it, and write the data dictionary and the validation report.
 
 `ingest_version` is called by `services.add_version` inside its transaction. On any failure it
 raises `OpendataError` and leaves nothing behind: the stored file is deleted and the version row,
-its data dictionary and the datastore table disappear with the rolled-back savepoint.
+its data dictionary and the datastore table disappear with the rolled-back savepoint; the spill
+file (below) is deleted whatever happens.
 
-Pass 1 also decides which columns have few distinct values; pass 2 gathers their bitmap indexes
-(those columns get no b-tree) and writes the words of the other text columns, marked as free text,
-to `_full_text` (datastore/bitmaps.py).
+Pass 1 also computes the rows' fingerprints, decides which columns have few distinct values and
+gathers their bitmap indexes (those columns get no b-tree; datastore/bitmaps.py), and keeps each
+cleaned batch in a temporary spill file (spill.py): the columns with few values as their codes,
+the others as text. Pass 2 reads the spill back instead of parsing the file again, turns codes
+into stored values and writes the words of the other text columns, marked as free text, to
+`_full_text`.
 
 Both passes work on batches column by column, so that the work per value is done by the
-interpreter's C code (csv, zip, set, map, str methods), not by Python bytecode: pass 1 parses each
-distinct value of a batch once (`ColumnStats.see_column`), pass 2 converts each distinct value of
-a column with few values once, folds the free text of a whole batch in one call and computes the
-row fingerprints with C checksums (`fingerprints`). SQLite turns empty text into NULL itself.
+interpreter's C code (csv, zip, set, map, itemgetter, str methods) and numpy's, not by Python
+bytecode: pass 1 parses each distinct value of a batch once (`ColumnStats.see_column`), pass 2
+converts each distinct value of a column with few values once for the whole file, folds the free
+text of a whole batch in one call, and SQLite turns empty text into NULL itself.
 
 Memory stays bounded whatever the file size: the upload is streamed to storage in 256 kB chunks
-(hashed, size-capped and checked for encoding and NUL bytes on the way), each pass reads the
-stored file in batches of at most 4,096 rows, fewer when rows are long (each batch is sized from
-the rows just read to hold about 200 kB of text: files.BATCH_ROWS, BATCH_CHARS), and what is kept per column is a handful of counters, at most 10,000 hashes (pass 1)
-and the compressed bitmaps of at most 10,000 values (pass 2). A 21 MB CSV stays under a quarter of
-its size in Python memory (test). Load times of one million rows: docs/opendata.md, Benchmark."""
+(hashed, size-capped and checked for encoding and NUL bytes on the way), pass 1 reads the stored
+file and pass 2 the spill in batches of at most 4,096 rows, fewer when rows are long (each batch
+is sized from the rows just read to hold about 200 kB of text: files.BATCH_ROWS, BATCH_CHARS), and
+what is kept per column is a handful of counters, at most 10,000 values with their bitmaps, and
+the codes of at most 4 million cells not yet folded into them. A 21 MB CSV stays under a quarter
+of its size in Python memory (test). Load times of one million rows: docs/opendata.md, Benchmark."""
 
 from __future__ import annotations
 
@@ -259,6 +264,7 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
     # as free text (datastore/bitmaps.py).
     geometry = [ncol - 1] if tab.geometry else []
     low = builder.low(kinds, exclude=geometry)
+    builder.keep(low)
     text_cols = [i for i, k in enumerate(kinds) if k == TEXT and i not in geometry]
     low_set = set(low)
     free_text = [i for i in text_cols if i not in low_set]

@@ -13,7 +13,8 @@ parsing the file again. A batch is one record:
 
 The file is created in FILE_UPLOAD_TEMP_DIR (the system's temporary directory by default),
 readable by its owner only and unlinked from the start, so it is gone when closed or when the
-process ends. It takes about as much room as the uploaded text."""
+process ends. It takes about as much room as the file's text: for a CSV about its size, for an
+XLSX file that of its unzipped cells, which can be several times the upload."""
 
 from __future__ import annotations
 
@@ -63,6 +64,8 @@ class Spill:
             columns: list = [np.frombuffer(read(rows * CODES.itemsize), CODES) if k else None for k in kinds]
             texts = ncol - sum(kinds)
             cells = read(size).decode("utf-8", "surrogatepass").split(_SEP) if texts else []
+            if len(cells) != texts * rows:  # a NUL in a cell would shift every later column
+                raise ValueError("spilled cells do not match their batch")
             n = 0
             for i, k in enumerate(kinds):
                 if not k:
