@@ -396,10 +396,9 @@ def test_a_column_with_too_many_values_gets_no_bitmaps(monkeypatch):
         builder.add(range(7, 8), [["a"], ["a"], ["a"]])  # ids must follow on
     builder.add(range(4, 6), [["b", "a"], ["d", "a"], ["", "y"]])
     # a column dropped now keeps only the values of the codes of its earlier batches
-    assert builder.dropped[1] == [] and builder.dropped[2] == []
+    assert builder.values(1) == [] and builder.values(2) == []
     builder.keep([])  # the types are known: no column of these gets bitmaps
-    assert builder.low(["text", "text", "text"]) == [] and builder.dropped[0] == ["a", "b", ""]
-    assert builder.values(0) == ["a", "b", ""]
+    assert builder.low(["text", "text", "text"]) == [] and builder.values(0) == ["a", "b", ""]
 
 
 def test_a_batch_longer_than_the_codes_allow_is_gathered_in_parts():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -357,8 +357,8 @@ def test_a_late_odd_value_is_reported_whatever_the_batch(upload):
 
 
 def test_rows_added_against_a_version_with_older_fingerprints_are_unknown(upload):
-    """A version loaded before this release's fingerprints (no `words` layout) cannot be compared
-    row by row: the counts stay unknown ("—") rather than wrong."""
+    """A version loaded before this release's fingerprints (no `fingerprints` mark) cannot be
+    compared row by row: the counts stay unknown ("—") rather than wrong."""
     resource = upload(b"colonia,luminarias\nCentro,10\n", "luminarias.csv")
     first = resource.current_version
     ResourceVersion.objects.filter(pk=first.pk).update(bitmaps={"columns": first.bitmaps["columns"],
@@ -370,13 +370,22 @@ def test_rows_added_against_a_version_with_older_fingerprints_are_unknown(upload
 
 
 def test_fingerprints_tell_rows_apart_and_are_stable():
-    from ventanilla.opendata.ingest import fingerprints
+    import numpy as np
 
-    raws = ["Centro\x1f10", "Centro\x1f11", "Centro\x1f10", "", "Ñuñoa\x1f\ud800"]  # a lone surrogate too
-    values = fingerprints(raws)
-    assert values[0] == values[2] and len(set(values)) == 4 and all(0 <= v < 2**48 for v in values)
+    from ventanilla.opendata.ingest import cell_hashes, fingerprints
+
+    rows = [("Centro", "10"), ("Centro", "11"), ("Centro", "10"), ("", ""), ("Ñuñoa", "\ud800"),  # a lone surrogate
+            ("10", "Centro")]  # cells swapped
+    columns = [[r[0] for r in rows], [r[1] for r in rows]]
+    values = fingerprints(columns, [None, None]).tolist()
+    assert values[0] == values[2] and len(set(values)) == 5
+    # A column given as codes gives the same fingerprints as its text.
+    names = ["Centro", "", "Ñuñoa", "10"]
+    codes = np.array([names.index(v) for v in columns[0]], dtype=np.uint16)
+    assert fingerprints([codes, columns[1]], [cell_hashes(names), None]).tolist() == values
     # The same in every process and release (no random seed): versions loaded earlier compare with it.
-    assert values[0] == 217215730568872
+    assert cell_hashes(["Centro"]).tolist() == [37215998415433]
+    assert values[0] == -3260885820658983692
 
 
 # --- Memory stays bounded ----------------------------------------------------------------------
@@ -515,3 +524,17 @@ def test_nul_characters_are_removed_before_types_are_inferred(upload):
     fields = fields_of(resource)
     assert (fields["n"].type, fields["d"].type, fields["t"].type) == ("int", "date", "text")
     assert [(r["n"], r["d"], r["t"]) for r in records(resource)] == [(1, "2024-01-01", "ab"), (2, "2024-01-02", "c")]
+
+
+def test_a_row_has_one_fingerprint_whether_its_columns_were_kept_as_codes_or_text(upload, monkeypatch):
+    """The same file loaded twice, once with its columns kept as codes and once as text (no
+    column with few enough values), has no rows added or removed."""
+    from ventanilla.opendata.datastore import bitmaps
+
+    body = ("colonia,potencia,folio\n" + "".join(f"Colonia {i % 7},{50 + i % 3},L{i}\n" for i in range(1, 600))).encode()
+    monkeypatch.setattr(bitmaps, "MAX_VALUES", 100)  # the folios are text, the others codes
+    resource = upload(body, "luminarias.csv")
+    assert resource.current_version.bitmaps["columns"] == ["colonia", "potencia"]
+    monkeypatch.setattr(bitmaps, "MAX_VALUES", 2)
+    second = services.add_version(resource, upload=io.BytesIO(body), filename="luminarias.csv", by=None)
+    assert second.bitmaps["columns"] == [] and (second.rows_added, second.rows_removed) == (0, 0)

@@ -121,7 +121,9 @@ class Builder:
         self.pending: dict[int, list[np.ndarray]] = {i: [] for i in range(ncol)}  # codes since the last fold
         self.bitmaps: dict[int, dict[int, BitMap]] = {i: {} for i in range(ncol)}  # column -> code -> ids
         self.max_len = [0] * ncol  # the longest value of each column (characters)
-        self.dropped: dict[int, list[str]] = {}  # the values of a dropped column's codes, in code order
+        # column -> the values of its codes, in code order (a dropped column: those of its codes
+        # returned by `add`, to read its first batches back)
+        self.value_lists: dict[int, list[str]] = {i: [] for i in range(ncol)}
         self.first_pending = self.next_id = 1
         self.rows_pending = 0
 
@@ -149,14 +151,15 @@ class Builder:
                 # itemgetter looks the values up in one call, through the mapping protocol in C
                 looked_up = itemgetter(*column)(codes) if len(column) > 1 else [codes[column[0]]]
                 gathered = np.fromiter(looked_up, CODE, len(column))
-                # the new values' (the last ones in the dict; the others were seen before)
-                longest = max(map(len, islice(reversed(codes), len(codes) - known)), default=0)
+                # the new values: the last ones in the dict, the others were seen before
+                new = list(islice(reversed(codes), len(codes) - known))
+                longest = max(map(len, new), default=0)
                 # The empty value is NULL, one more value: stay within MAX_VALUES
                 if len(codes) - ("" in codes) >= MAX_VALUES or longest > MAX_VALUE_LENGTH:
                     # this batch is kept as text: only the earlier codes will be read back
-                    self.dropped[i] = list(islice(codes, known))
                     del self.codes[i], self.pending[i], self.bitmaps[i]
                 else:
+                    self.value_lists[i].extend(reversed(new))
                     self.pending[i].append(gathered)
                     coded[i] = gathered
             if longest > max_len[i]:
@@ -172,12 +175,11 @@ class Builder:
         values of their codes."""
         kept = set(columns)
         for i in [i for i in self.codes if i not in kept]:
-            self.dropped[i] = list(self.codes[i])
             del self.codes[i], self.pending[i], self.bitmaps[i]
 
     def values(self, i: int) -> list[str]:
         """The values of column i's codes, in code order (code n is the n-th value)."""
-        return list(self.codes[i]) if i in self.codes else self.dropped.get(i, [])
+        return self.value_lists[i]
 
     def _flush(self) -> None:
         if not self.rows_pending:

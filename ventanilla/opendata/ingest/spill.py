@@ -50,7 +50,7 @@ class Spill:
         for i in sorted(coded):
             self.file.write(coded[i].astype(CODES, copy=False).tobytes())
         self.file.write(data)
-        self.file.write(array("q", hashes).tobytes())
+        self.file.write(np.asarray(hashes, dtype=np.int64).tobytes())
 
     def __iter__(self) -> Iterator[tuple[list[list[str] | np.ndarray], array]]:
         """The batches in the order they were written: (columns, fingerprints), each column its
