@@ -246,7 +246,10 @@ class Builder:
         with connection.cursor() as cur:
             cur.execute(f"CREATE TABLE {ix} (col {text} NOT NULL, token {text} NOT NULL, bits {blob} NOT NULL, "
                         f"PRIMARY KEY (col, token))")
-            if is_postgres():  # COPY: one round trip instead of one a row
+            if is_postgres():
+                # Roaring bitmaps are compressed already: stored as they are (no pglz on the way
+                # in, none to undo when a query reads them). COPY: one round trip, not one a row.
+                cur.execute(f"ALTER TABLE {ix} ALTER COLUMN bits SET STORAGE EXTERNAL")
                 with cur.cursor.copy(f"COPY {ix} (col, token, bits) FROM STDIN") as copy:
                     deque(map(copy.write_row, rows), maxlen=0)
             else:
