@@ -155,9 +155,10 @@ def fingerprints(columns: Sequence[Sequence[str] | np.ndarray], hashes_of: Seque
     hashes mixed column after column (fp = fp × M + h, modulo 2⁶⁴, M odd), so any changed cell,
     and any two cells swapped, change it. A column given as codes (`hashes_of[i]`: the hash of each
     code's value) costs one numpy lookup a batch; the others have each cell hashed
-    (`cell_hashes`). Versions are compared by fingerprint (rows added and removed): among a
-    million rows a changed row passes for an unchanged one with a chance of about 1 in 280
-    million. Signed 64-bit integers, as both engines store them."""
+    (`cell_hashes`). Versions are compared by fingerprint (rows added and removed): a row with
+    one changed cell passes for its old self only if the two cells' 48-bit hashes collide (about
+    1 in 280 trillion), and for another row of a million with a chance of the order of a million
+    in 2⁶⁴. Signed 64-bit integers, as both engines store them."""
     rows = len(columns[0]) if columns else 0
     fp = np.zeros(rows, np.uint64)
     for column, table in zip(columns, hashes_of):
