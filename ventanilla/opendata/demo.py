@@ -6,7 +6,7 @@ Real figures where public (the IMPLAN indicator series in `demo/implan_indicador
 75,474 streetlights of the PDD, 880 parks, 115 public wifi sites); the rows themselves are
 synthetic but plausible (coordinates inside the city, realistic technologies, amounts and
 parameters). The big dataset (traffic fines) has one million rows in `seed_demo` (about 25 s
-to load on SQLite); `seed_demo --opendata-rows N` makes it any size."""
+to make and load on SQLite); `seed_demo --opendata-rows N` makes it any size."""
 
 from __future__ import annotations
 
