@@ -51,5 +51,7 @@ def test_rows_are_deterministic_and_plausible():
     assert first != list(demo.fine_rows(200, seed=1))
     assert all(date(2024, 1, 1) <= date.fromisoformat(r[1]) <= date(2026, 4, 30) for r in first)
     assert {r[8] for r in first} == {"Pagada", "Pendiente"}
+    assert all(len(r[2]) == 5 and 0 <= int(r[2][:2]) < 24 and 0 <= int(r[2][3:]) < 60 for r in first)
+    assert first[0][:3] == ["INF-0000001", "2024-07-04", "01:06"]  # the same fines in every release
     lat, lon = demo._point(__import__("random").Random(1), 10)
     assert demo.LAT[0] <= lat <= demo.LAT[1] and demo.LON[0] <= lon <= demo.LON[1]
