@@ -196,6 +196,34 @@ def test_a_column_with_too_many_values_gets_no_bitmaps(upload, monkeypatch):  # 
     assert with_bitmaps["records"] == plain["records"] and with_bitmaps["total"] == plain["total"] > 0
 
 
+def test_free_words_sharing_their_first_letters_are_told_apart(upload, monkeypatch):  # noqa: F811
+    """PostgreSQL's GIN knows only the first letters of free-text words (tables.PREFIX_LENGTH):
+    the rows it finds are checked against the whole words, so a search finds exactly the rows
+    with a word beginning with it, as SQLite's full-text index does."""
+    monkeypatch.setattr(bitmaps, "MAX_VALUES", 2)  # the notes are free text
+    notes = ["Camioneta roja", "Camionero", "Camión", "Cambio de aceite", "Camionetas", "Otra camioneta",
+             "Descamionetado", "0001234", "0001299"]
+    body = "Nota,Estado\n" + "".join(f"{n},{'A' if i % 2 else 'B'}\n" for i, n in enumerate(notes))
+    resource = upload(body.encode(), "notas.csv")
+    assert not set(resource.current_version.bitmaps["columns"]) & {"nota"}
+    for q, rows in [("camioneta", [1, 5, 6]), ("camione", [1, 2, 5, 6]), ("camio", [1, 2, 3, 5, 6]),
+                    ("cam", [1, 2, 3, 4, 5, 6]), ("camionetas", [5]), ("camionetax", []), ("0001234", [8]),
+                    ("00012", [8, 9]), ("0001", [8, 9]), ("roja camioneta", [1]), ("descamion", [7])]:
+        for params in ({"q": q}, {"q": q, "filters": {"estado": ["A", "B"]}}, {"q": q, "sort": "nota desc"}):
+            for search in (datastore.search, _sql_only):
+                got = search(resource, dict(params, limit=100))
+                assert sorted(r["_id"] for r in got["records"]) == rows and got["total"] == len(rows), (params, search)
+
+
+def _with_old_full_text(cur, table: str) -> None:
+    """PostgreSQL tables of earlier layouts kept their words in a tsvector `_full_text`, with the
+    GIN on it, and had no `_prefixes`."""
+    if tables.is_postgres():
+        cur.execute(f"ALTER TABLE {table} DROP COLUMN _prefixes, "
+                    f"ALTER COLUMN _full_text TYPE tsvector USING _full_text::tsvector")
+        cur.execute(f"CREATE INDEX ON {table} USING gin (_full_text)")
+
+
 def test_a_table_loaded_before_bitmaps_keeps_the_sql_path(fines, upload):  # noqa: F811
     """Such a table has unmarked words and no bitmaps (version.bitmaps is None): the SQL path
     with the unmarked full-text query gives what a table with bitmaps gives."""
@@ -208,6 +236,7 @@ def test_a_table_loaded_before_bitmaps_keeps_the_sql_path(fines, upload):  # noq
     # Such a table's `_full_text` held the unmarked words of every text column.
     table = tables.qn(old.current_version.table_name)
     with connection.cursor() as cur:
+        _with_old_full_text(cur, table)
         cur.execute(f"SELECT _id, folio, colonia, motivo, tipo_de_vehiculo, nota FROM {table}")
         rows = cur.fetchall()
         cast = "%s::tsvector" if tables.is_postgres() else "%s"
@@ -238,6 +267,7 @@ def test_a_table_loaded_with_every_word_in_its_full_text_keeps_working(fines, up
     version = old.current_version
     table = tables.qn(version.table_name)
     with connection.cursor() as cur:
+        _with_old_full_text(cur, table)
         cur.execute(f"SELECT _id, colonia, motivo, tipo_de_vehiculo, folio, nota FROM {table}")
         rows = cur.fetchall()
         cast = "%s::tsvector" if tables.is_postgres() else "%s"
@@ -248,7 +278,7 @@ def test_a_table_loaded_with_every_word_in_its_full_text_keeps_working(fines, up
         if not tables.is_postgres():
             fts = tables.qn(tables.fts_table(version.table_name))
             cur.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
-    info = {k: v for k, v in version.bitmaps.items() if k != "words"}
+    info = {k: v for k, v in version.bitmaps.items() if k not in ("words", "prefixes")}
     ResourceVersion.objects.filter(pk=version.pk).update(bitmaps=info)
     old.refresh_from_db()
     for params in ({"q": "camioneta"}, {"q": "inf 2024"}, {"q": "cam", "filters": {"colonia": "Centro"}},
@@ -267,7 +297,7 @@ def test_columns_with_bitmaps_get_no_b_tree_and_full_text_holds_only_free_words(
     assert fines.current_version.bitmaps["words"] == bitmaps.LAYOUT_FREE
     indexed = connection.introspection.get_constraints(connection.cursor(), table)
     columns = {c for info in indexed.values() if info["index"] and not info["primary_key"] for c in info["columns"]}
-    assert columns - {"_id"} <= {"folio", "tarifa", "nota", "_full_text"} and "colonia" not in columns
+    assert columns - {"_id"} <= {"folio", "tarifa", "nota", "_full_text", "_prefixes"} and "colonia" not in columns
     with connection.cursor() as cur:
         cur.execute(f"SELECT _full_text FROM {tables.qn(table)} WHERE _id = 10")
         words = str(cur.fetchone()[0]).replace("'", "").split()
@@ -284,7 +314,8 @@ def test_the_sql_path_finds_words_of_columns_with_bitmaps_through_their_values(f
              or (isinstance(a, str) and a.startswith("["))]
     assert {"Camión Rojo", "Camión de carga"} <= {v for values in lists for v in values}
     sql, args = datastore.build_query(fines, {"q": "zzzz"}).sql(10, 0)
-    assert [a for a in args if isinstance(a, str)] == [bitmaps.free_word_argument("zzzz")]  # no value has the word
+    assert [a for a in args if isinstance(a, str)] == bitmaps.free_word_condition(  # no value has the word
+        fines.current_version.table_name, "zzzz", prefixes=fines.current_version.bitmaps.get("prefixes"))[1]
     assert "1 = 0" in datastore.build_query(fines, {"q": {"colonia": "zzzz"}}).sql(10, 0)[0]
     assert _sql_only(fines, {"q": "zzzz"})["total"] == 0
     assert _sql_only(fines, {"q": {"colonia": "camion"}})["total"] == datastore.search(

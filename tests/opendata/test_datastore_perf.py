@@ -1,5 +1,6 @@
-"""The datastore's performance measures keep results exact: full text stored once (tsvector on
-PostgreSQL), frozen rows, full statistics, SQLite connection settings, the full-text-only count."""
+"""The datastore's performance measures keep results exact: full text indexed by its words'
+prefixes on PostgreSQL, frozen rows, full statistics, SQLite connection settings, the
+full-text-only count."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import io
 
 import pytest
 from django.db import connection
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ventanilla.opendata import datastore
 from ventanilla.opendata.datastore import tables
@@ -37,6 +40,18 @@ def test_full_text_value_drops_words_the_engine_cannot_index():
     assert len(capped) <= tables.MAX_FULL_TEXT and capped.split()[:2] == ["w0000000", "w0000001"]
 
 
+_WORD = st.text("abcxyz019", max_size=12).map(lambda w: "_" + w)
+_WORDS = st.lists(_WORD, min_size=1, max_size=6).map(" ".join)  # a lone mark or a run of spaces too
+
+
+@given(st.lists(st.one_of(st.none(), _WORDS), max_size=30))
+def test_word_prefixes_cut_every_word_and_keep_rows_apart(words):
+    expected = [None if w is None else " ".join(part[:tables.PREFIX_LENGTH + 1] for part in w.split(" ")) or None
+                for w in words]
+    assert tables.word_prefixes(words) == expected
+    assert tables.word_prefixes(["_inf _0000123 _ab"]) == ["_inf _00001 _ab"]
+
+
 @pytest.mark.parametrize("q,expected", [("palabra3", 29), ("pagada", 100), ("colonia 1", 55), ("pagada palabra0", 14),
                                         ("xxx", 0), ("nada", 0)])
 def test_q_totals_match_the_rows(resource, q, expected):
@@ -58,9 +73,15 @@ def test_engine_structures(resource):
     table = resource.current_version.table_name
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            cur.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = %s::regclass "
-                        "AND attname = '_full_text'", [table])
-            assert cur.fetchone()[0] == "tsvector"
+            cur.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                        "WHERE attrelid = %s::regclass AND attname IN ('_full_text', '_prefixes')", [table])
+            assert dict(cur.fetchall()) == {"_full_text": "text", "_prefixes": "tsvector"}
+            # the GIN is over the words' prefixes; the primary key was added after the COPY
+            cur.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [table])
+            definitions = [row[0] for row in cur.fetchall()]
+            assert any("USING gin (_prefixes)" in d for d in definitions)
+            assert any("UNIQUE INDEX" in d and "(_id)" in d for d in definitions)
+            assert resource.current_version.bitmaps["prefixes"] == tables.PREFIX_LENGTH
             cur.execute("SELECT relpages, relallvisible FROM pg_class WHERE relname = %s", [table])
             pages, visible = cur.fetchone()
             assert pages >= 1 and visible == pages  # COPY FREEZE: every page all-visible

@@ -227,11 +227,9 @@ class Query:
         """The engine's condition for the free-text words beginning with `word`, if the table has any."""
         if not self.bitmap_info.get("free_text"):
             return None
-        self.args.append(bitmaps.free_word_argument(word))
-        if is_postgres():
-            return "_full_text @@ %s::tsquery"
-        f = qn(tables.fts_table(self.table))
-        return f"_id IN (SELECT rowid FROM {f} WHERE {f} MATCH %s)"
+        condition, args = bitmaps.free_word_condition(self.table, word, prefixes=self.bitmap_info.get("prefixes"))
+        self.args.extend(args)
+        return condition
 
     def _values_in(self, column: str, values: list[str]) -> str:
         """`column` is one of `values` (text), bound as ONE parameter: a word can begin words of
@@ -390,7 +388,7 @@ class Query:
                     and (self.filter_values or self.q_words)
                     and all(c in info["columns"] for c, _v in self.filter_values)):
                 self._ids = bitmaps.matching(self.table, self.filter_values, self.q_words,
-                                             free_text=bool(info.get("free_text")))
+                                             free_text=bool(info.get("free_text")), prefixes=info.get("prefixes"))
         return self._ids
 
     def page_by_ids(self, limit: int | None = None, offset: int | None = None) -> tuple[str, list[Any]] | None:

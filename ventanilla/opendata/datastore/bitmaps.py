@@ -281,6 +281,20 @@ def free_word_argument(word: str) -> str:
     return f'"{FREE_MARK}{word}"*'
 
 
+def free_word_condition(table: str, word: str, *, prefixes: int | None) -> tuple[str, list[str]]:
+    """The SQL condition (on `table`, unaliased) and its parameters for the rows whose free-text
+    words include one beginning with `word`. `prefixes`: PostgreSQL's GIN indexes the words'
+    first `prefixes` characters (tables.py): it finds the candidates, and `_full_text` (the words
+    with a space before each) tells which of them have the whole word's beginning."""
+    if not is_postgres():
+        f = qn(fts_table(table))
+        return f"_id IN (SELECT rowid FROM {f} WHERE {f} MATCH %s)", [free_word_argument(word)]
+    if prefixes:
+        return ("(_prefixes @@ %s::tsquery AND strpos(' ' || _full_text, %s) > 0)",
+                [f"{FREE_MARK}{word[:prefixes]}:*", f" {FREE_MARK}{word}"])
+    return "_full_text @@ %s::tsquery", [free_word_argument(word)]
+
+
 def word_values(table: str, columns: Sequence[str], words: Sequence[str]) -> dict[str, dict[str, list[str]]]:
     """For each word, the values of the low-cardinality text `columns` that have a word beginning
     with it: {word: {column: [values]}}. What the SQL path asks the engine for instead of the words
@@ -342,12 +356,13 @@ def sorted_page(table: str, column: str, kind: str, descending: bool, within: Bi
     return wanted
 
 
-def _free_ids(table: str, word: str) -> BitMap:
+def _free_ids(table: str, word: str, prefixes: int | None) -> BitMap:
     """Rows whose free-text (marked) words include one beginning with `word`, from the engine's
     full-text index."""
     with connection.cursor() as cur:
         if is_postgres():
-            cur.execute(f"SELECT _id FROM {qn(table)} WHERE _full_text @@ %s::tsquery", [free_word_argument(word)])
+            condition, args = free_word_condition(table, word, prefixes=prefixes)
+            cur.execute(f"SELECT _id FROM {qn(table)} WHERE {condition}", args)
         else:
             f = qn(fts_table(table))
             cur.execute(f"SELECT rowid FROM {f} WHERE {f} MATCH %s", [free_word_argument(word)])
@@ -355,10 +370,11 @@ def _free_ids(table: str, word: str) -> BitMap:
 
 
 def matching(table: str, filters: Sequence[tuple[str, list[Any]]], words: Sequence[str], *,
-             free_text: bool) -> BitMap:
+             free_text: bool, prefixes: int | None = None) -> BitMap:
     """The ids of the rows where every filter column holds one of its values and every word
     begins a word of the row. `free_text`: the table has text columns without bitmaps (their
-    words are looked up in the engine's full-text index). One query reads every bitmap needed."""
+    words are looked up in the engine's full-text index; `prefixes`: free_word_condition). One
+    query reads every bitmap needed."""
     clauses, args = [], []
     for column, values in filters:
         keys = list(dict.fromkeys(key(v) for v in values))
@@ -397,7 +413,7 @@ def matching(table: str, filters: Sequence[tuple[str, list[Any]]], words: Sequen
     for w, low in pending_words:
         if result is not None and not result:
             return result
-        found_words = low | _free_ids(table, w)
+        found_words = low | _free_ids(table, w, prefixes)
         result = found_words if result is None else result & found_words
     return result if result is not None else BitMap()
 

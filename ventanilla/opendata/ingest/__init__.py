@@ -311,8 +311,8 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
                       for i in range(ncol)]
             first = _id + 1
             _id += len(hashes)
-            words = _free_words([_text(columns[i], builder, i) for i in free_text]) if free_text else repeat(None)
-            loader.write(zip(range(first, _id + 1), *values, words, hashes))
+            words = _free_words([_text(columns[i], builder, i) for i in free_text]) if free_text else None
+            loader.write(range(first, _id + 1), values, words, hashes)
     except BaseException as exc:
         error = exc
         raise
@@ -327,6 +327,8 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
     saved = builder.save(table, [(i, ids[i], kinds[i], convs[i] or _or_none) for i in low])
     version.bitmaps = {"columns": saved, "free_text": bool(free_text), "words": bitmaps.LAYOUT_FREE,
                        "kinds": {ids[i]: kinds[i] for i in low}, "fingerprints": FINGERPRINTS}
+    if tables.is_postgres():
+        version.bitmaps["prefixes"] = tables.PREFIX_LENGTH  # `_prefixes` and its GIN (tables.py)
 
     version.table_name = table
     version.row_count = _id
