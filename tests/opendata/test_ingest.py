@@ -538,3 +538,79 @@ def test_a_row_has_one_fingerprint_whether_its_columns_were_kept_as_codes_or_tex
     monkeypatch.setattr(bitmaps, "MAX_VALUES", 2)
     second = services.add_version(resource, upload=io.BytesIO(body), filename="luminarias.csv", by=None)
     assert second.bitmaps["columns"] == [] and (second.rows_added, second.rows_removed) == (0, 0)
+
+
+# --- Pass 2 alongside pass 1 (ingest.SPECULATE_AFTER) ------------------------------------------
+
+def _rows_of(resource) -> list[tuple]:
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT * FROM {tables.qn(resource.current_version.table_name)} ORDER BY _id")
+        return [tuple(r) for r in cur.fetchall()]
+
+
+def _late_change_csv(change: str, n: int = 3000, at: int = 2000) -> bytes:
+    """Folios, an amount, a zone with few values and an empty column; from row `at` on, `change`."""
+    lines = ["Folio,Monto,Zona,Extra"]
+    for i in range(1, n + 1):
+        late = i >= at
+        monto = "12.5" if change == "numeric" and late else "sin datos" if change == "marker" and late \
+            else "ver nota" if change == "text" and late and i % 7 == 0 else str(i % 50)
+        zona = f"Zona {i}" if change == "values" and late else f"Zona {i % 5}"
+        extra = ("sí" if i % 2 else "no") if change == "filled" and late else ""
+        lines.append(f"F-{i:05d},{monto},{zona},{extra}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("change,plan_holds", [
+    ("none", True), ("marker", True), ("numeric", False), ("text", False), ("values", False), ("filled", False)])
+def test_pass_two_alongside_pass_one_gives_the_table_of_two_passes(upload, monkeypatch, change, plan_holds):
+    """Pass 2 starts once SPECULATE_AFTER rows are read, on the plan they give; a later row that
+    changes the plan (a type widened, a column with too many values for bitmaps, values in a
+    column empty so far) drops that table and pass 2 runs after pass 1. Either way the table,
+    its bitmaps, its data dictionary and its report are those of two passes."""
+    from ventanilla.opendata import ingest
+    from ventanilla.opendata.datastore import bitmaps
+    from ventanilla.opendata.ingest import files
+
+    monkeypatch.setattr(bitmaps, "MAX_VALUES", 100)  # the folios are free text; 1,000 zones are too many
+    monkeypatch.setattr(files, "BATCH_ROWS", 256)  # 12 batches
+    content = _late_change_csv(change)
+    monkeypatch.setattr(ingest, "SPECULATE_AFTER", 10**9)
+    two_passes = upload(content, "dos.csv")
+    writers, drops = [], []
+    original_init, original_drop = ingest._TableWriter.__init__, tables.drop_table
+    monkeypatch.setattr(ingest._TableWriter, "__init__",
+                        lambda self, *a, **k: (writers.append(1), original_init(self, *a, **k))[1])
+    monkeypatch.setattr(tables, "drop_table", lambda table: (drops.append(table), original_drop(table))[1])
+    monkeypatch.setattr(ingest, "SPECULATE_AFTER", 300)  # after the first two batches (256 rows, then more)
+    alongside = upload(content, "junto.csv")
+    assert (len(writers), len(drops)) == ((1, 0) if plan_holds else (2, 1))
+    a, b = two_passes.current_version, alongside.current_version
+    assert _rows_of(alongside) == _rows_of(two_passes) and len(_rows_of(alongside)) == 3000
+    assert b.bitmaps == a.bitmaps and b.report == a.report and b.row_count == a.row_count
+    assert [(f.name, f.type) for f in b.fields.order_by("position")] == [
+        (f.name, f.type) for f in a.fields.order_by("position")]
+    for params in ({"q": "f 02999"}, {"filters": {"zona": "Zona 3"}}, {"sort": "monto desc", "limit": 5}):
+        got, expected = datastore.search(alongside, dict(params)), datastore.search(two_passes, dict(params))
+        assert got["records"] == expected["records"] and got["total"] == expected["total"], params
+
+
+def test_a_failure_while_pass_two_runs_alongside_leaves_nothing(upload, media, monkeypatch):
+    from ventanilla.opendata import ingest
+    from ventanilla.opendata.ingest import files
+
+    monkeypatch.setattr(ingest, "SPECULATE_AFTER", 300)
+    monkeypatch.setattr(files, "BATCH_ROWS", 256)
+    original = files.CsvFile.batches
+
+    def failing(self):
+        for n, batch in enumerate(original(self)):
+            if n == 3:  # pass 2 is writing by now
+                raise services.OpendataError("falla simulada al leer")
+            yield batch
+
+    monkeypatch.setattr(files.CsvFile, "batches", failing)
+    with pytest.raises(services.OpendataError) as err:
+        upload(_late_change_csv("none"), "datos.csv")
+    assert "falla simulada" in err.value.message
+    assert ds_tables() == set() and stored_files(media) == [] and not ResourceVersion.objects.exists()
