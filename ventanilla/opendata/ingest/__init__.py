@@ -217,82 +217,6 @@ def _free_words(columns: list[Sequence[str]]) -> list[str | None]:
     return [w if w.strip(" _") else None for w in words]  # no word at all: NULL
 
 
-SPECULATE_AFTER = 40_000  # rows of pass 1 after which pass 2 starts alongside, on the plan they give
-
-
-class _Plan:
-    """What the table will be, from what pass 1 has learnt so far: the column types, the columns
-    with bitmaps and the free-text columns (text without bitmaps, whose words go to `_full_text`;
-    numbers, dates and the geometry are filtered, not searched). Pass 1 only ever narrows what it
-    knows (types are dropped, columns lose their bitmaps), so a plan that still holds at the end
-    of the file is the plan of the whole file."""
-
-    def __init__(self, stats: Sequence[ColumnStats], builder: bitmaps.Builder, geometry: bool) -> None:
-        ncol = len(stats)
-        self.kinds = [st.final_type() for st in stats]
-        if geometry:
-            self.kinds[-1] = TEXT
-        exclude = [ncol - 1] if geometry else []
-        self.low = builder.low(self.kinds, exclude=exclude)
-        low = set(self.low)
-        self.free_text = [i for i, k in enumerate(self.kinds) if k == TEXT and i not in low and i not in exclude]
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Plan) and (self.kinds, self.low) == (other.kinds, other.low)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-class _TableWriter:
-    """Pass 2: the typed table of a plan, written batch by batch from the cells as spilled (codes
-    of columns with few values, text of the others)."""
-
-    def __init__(self, table: str, ids: Sequence[str], plan: _Plan, builder: bitmaps.Builder) -> None:
-        self.builder, self.free_text = builder, plan.free_text
-        tables.create_table(table, list(zip(ids, plan.kinds)))
-        self.convs = []
-        for kind in plan.kinds:
-            conv, adapt = converter(kind), tables.adapter(kind)
-            if conv is not None and adapt is not None:
-                self.convs.append(lambda v, c=conv, a=adapt: x if (x := c(v)) is None or isinstance(x, str) else a(x))
-            else:
-                self.convs.append(conv)
-        self.text_as_read = tables.Loader.empty_text_is_null()
-        self.stored: dict[int, np.ndarray] = {}
-        self.loader = tables.Loader(table, ids, text_columns=[ids[i] for i, k in enumerate(plan.kinds) if k == TEXT])
-        self.rows = 0
-        self.closed = False
-
-    def _stored(self, i: int) -> np.ndarray:
-        """The stored value of each of column i's codes, each value converted once (pass 1 may
-        still be adding values)."""
-        raw = self.builder.values(i)
-        have = self.stored.get(i)
-        known = 0 if have is None else len(have)
-        if known < len(raw):
-            conv = self.convs[i] if self.convs[i] is not None else (None if self.text_as_read else _or_none)
-            grown = np.empty(len(raw), dtype=object)
-            grown[:known] = have if known else []
-            grown[known:] = raw[known:] if conv is None else list(map(conv, raw[known:]))
-            self.stored[i] = have = grown
-        return have
-
-    def write(self, columns: Sequence[Sequence[str] | np.ndarray], hashes: Sequence[int]) -> None:
-        convs, text_as_read = self.convs, self.text_as_read
-        values = [self._stored(i)[c].tolist() if isinstance(c := columns[i], np.ndarray)
-                  else c if text_as_read and convs[i] is None else _convert(c, convs[i])
-                  for i in range(len(columns))]
-        first = self.rows + 1
-        self.rows += len(hashes)
-        words = _free_words([_text(columns[i], self.builder, i) for i in self.free_text]) if self.free_text else None
-        self.loader.write(range(first, self.rows + 1), values, words, hashes)
-
-    def close(self, error: BaseException | None = None) -> None:
-        if not self.closed:
-            self.closed = True
-            self.loader.close(error)
-
-
 def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: ResourceVersion | None,
                 spill: Spill) -> None:
     report = Report()
@@ -309,63 +233,35 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
     strict_width = tab.kind == "csv"
 
     # Pass 1: types over the whole file, row width problems, the bitmaps of columns with few
-    # values, the rows' fingerprints; the cleaned batches are kept for pass 2 (spill.py). Once
-    # SPECULATE_AFTER rows are read, pass 2 starts alongside on the plan they give (`_Plan`), and
-    # goes on as long as the plan holds; should a later row change it, that table is dropped and
-    # pass 2 runs after pass 1 from the spill, as it does for smaller files.
-    table = f"ds_{version.id.hex}"
+    # values, the rows' fingerprints; the cleaned batches are kept for pass 2 (spill.py).
     active = list(range(ncol))
     builder = bitmaps.Builder(ncol)
     value_hashes = [np.zeros(0, np.uint64) for _ in range(ncol)]  # the hash of each code's value
     _id = 0
-    writer: _TableWriter | None = None
-    plan: _Plan | None = None
-    try:
-        for numbers, batch in tab.batches():
-            batch = _fit_width(batch, numbers, ncol, strict_width, report)
-            if tab.kind != "csv":  # spreadsheet and JSON cells may be None
-                batch = [[v or "" for v in cells] for cells in batch]
-            # PostgreSQL text cannot hold NUL; neither engine gets it
-            if tab.may_hold_nul and any(map(methodcaller("__contains__", "\x00"), map("".join, batch))):
-                batch = [[v.replace("\x00", "") for v in cells] for cells in batch]
-            columns = list(zip(*batch))
-            first = _id + 1
-            _id += len(batch)
-            coded = builder.add(range(first, _id + 1), columns)
-            for i in coded:
-                known = len(value_hashes[i])
-                if len(values := builder.values(i)) > known:
-                    value_hashes[i] = np.concatenate([value_hashes[i], cell_hashes(values[known:])])
-            spilled = [coded.get(i, c) for i, c in enumerate(columns)]
-            hashes = fingerprints(spilled, [value_hashes[i] if i in coded else None for i in range(ncol)])
-            for i in active:
-                stats[i].see_column(columns[i], numbers)
-            active = [i for i in active if stats[i].candidates]
-            spill.write(columns, hashes, coded)
-            if writer is not None:
-                if _Plan(stats, builder, tab.geometry) == plan:
-                    writer.write(spilled, hashes.tolist())  # ints, as read back from the spill
-                else:  # the rows read since changed the plan: pass 2 waits for the whole file
-                    writer.close()
-                    writer = None
-                    tables.drop_table(table)
-            elif plan is None and _id >= SPECULATE_AFTER:
-                plan = _Plan(stats, builder, tab.geometry)
-                writer = _TableWriter(table, ids, plan, builder)
-                for cells, fps in spill:  # the batches read so far; the next ones follow on
-                    writer.write(cells, fps)
-        final = _Plan(stats, builder, tab.geometry)
-        kinds, low, free_text = final.kinds, final.low, final.free_text
-        builder.keep(low)
-        if writer is None:
-            writer = _TableWriter(table, ids, final, builder)
-            for cells, fps in spill:
-                writer.write(cells, fps)
-        writer.close()
-    except BaseException as exc:
-        if writer is not None:
-            writer.close(exc)
-        raise
+    for numbers, batch in tab.batches():
+        batch = _fit_width(batch, numbers, ncol, strict_width, report)
+        if tab.kind != "csv":  # spreadsheet and JSON cells may be None
+            batch = [[v or "" for v in cells] for cells in batch]
+        # PostgreSQL text cannot hold NUL; neither engine gets it
+        if tab.may_hold_nul and any(map(methodcaller("__contains__", "\x00"), map("".join, batch))):
+            batch = [[v.replace("\x00", "") for v in cells] for cells in batch]
+        columns = list(zip(*batch))
+        first = _id + 1
+        _id += len(batch)
+        coded = builder.add(range(first, _id + 1), columns)
+        for i in coded:
+            known = len(value_hashes[i])
+            if len(values := builder.values(i)) > known:
+                value_hashes[i] = np.concatenate([value_hashes[i], cell_hashes(values[known:])])
+        hashes = fingerprints([coded.get(i, c) for i, c in enumerate(columns)],
+                              [value_hashes[i] if i in coded else None for i in range(ncol)])
+        for i in active:
+            stats[i].see_column(columns[i], numbers)
+        active = [i for i in active if stats[i].candidates]
+        spill.write(columns, hashes, coded)
+    kinds = [st.final_type() for st in stats]
+    if tab.geometry:
+        kinds[-1] = TEXT
     for i, st in enumerate(stats):
         if kinds[i] != TEXT:
             for row, value in sorted(st.markers):
@@ -378,14 +274,57 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
                     "La columna se cargó como texto porque «%(value)s» no es %(what)s; corrige ese valor "
                     "si la columna debe ser numérica o de fechas.") % {"value": value[:80], "what": TYPE_WORDS[kind]})
 
+    # Pass 2: convert and load in batches.
+    table = f"ds_{version.id.hex}"
+    tables.create_table(table, list(zip(ids, kinds)))
+    convs = []
+    for kind in kinds:
+        conv, adapt = converter(kind), tables.adapter(kind)
+        if conv is not None and adapt is not None:
+            convs.append(lambda v, c=conv, a=adapt: x if (x := c(v)) is None or isinstance(x, str) else a(x))
+        else:
+            convs.append(conv)
+    # Full text covers the text columns (numbers, dates and the geometry are filtered, not searched):
+    # first the words of low-cardinality columns (those with bitmaps), then the others' words marked
+    # as free text (datastore/bitmaps.py).
+    geometry = [ncol - 1] if tab.geometry else []
+    low = builder.low(kinds, exclude=geometry)
+    builder.keep(low)
+    text_cols = [i for i, k in enumerate(kinds) if k == TEXT and i not in geometry]
+    low_set = set(low)
+    free_text = [i for i in text_cols if i not in low_set]
+    # Columns kept as codes (spill.py): the stored value of each code, converted once a value.
+    text_as_read = tables.Loader.empty_text_is_null()
+    stored = {}
+    for i in range(ncol):
+        if raw := builder.values(i):
+            conv = convs[i] if convs[i] is not None else (None if text_as_read else _or_none)
+            stored[i] = np.empty(len(raw), dtype=object)
+            stored[i][:] = raw if conv is None else list(map(conv, raw))
+    loader = tables.Loader(table, ids, text_columns=[ids[i] for i, k in enumerate(kinds) if k == TEXT])
+    error = None
+    _id = 0
+    try:
+        for columns, hashes in spill:
+            values = [stored[i][c].tolist() if isinstance(c := columns[i], np.ndarray)
+                      else c if text_as_read and convs[i] is None else _convert(c, convs[i])
+                      for i in range(ncol)]
+            first = _id + 1
+            _id += len(hashes)
+            words = _free_words([_text(columns[i], builder, i) for i in free_text]) if free_text else None
+            loader.write(range(first, _id + 1), values, words, hashes)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        loader.close(error)
     # Columns with bitmaps need no b-tree: the bitmaps answer their filters, words and sorting.
     max_len = builder.max_len
-    low_set = set(low)
     indexed = [ids[i] for i, k in enumerate(kinds)
                if i not in low_set and not (tab.geometry and i == ncol - 1)
                and (k != TEXT or 0 < max_len[i] <= tables.MAX_INDEXED_TEXT)]
     tables.finish_table(table, indexed, full_text=bool(free_text))
-    saved = builder.save(table, [(i, ids[i], kinds[i], writer.convs[i] or _or_none) for i in low])
+    saved = builder.save(table, [(i, ids[i], kinds[i], convs[i] or _or_none) for i in low])
     version.bitmaps = {"columns": saved, "free_text": bool(free_text), "words": bitmaps.LAYOUT_FREE,
                        "kinds": {ids[i]: kinds[i] for i in low}, "fingerprints": FINGERPRINTS}
     if tables.is_postgres():
