@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -229,6 +230,27 @@ def test_sql_select_aggregates_over_a_public_resource(resource):
                                  "maxima": 400}, {"tipo": "Sodio", "n": 1, "maxima": 250}]
     assert result["records_truncated"] is False
     assert [f["id"] for f in result["fields"]] == ["tipo", "n", "maxima"]
+
+
+def test_sql_conditions_with_and_or_and_not(resource):
+    """AND and OR are operators, whatever sqlglot's tree calls them."""
+    result = datastore.search_sql(
+        f'SELECT _id FROM "{resource.pk}" WHERE (tipo = \'LED\' AND potencia_w > 50) OR NOT (_id < 6) ORDER BY _id')
+    rows = datastore.search(resource, {"limit": 100})["records"]
+    expected = [r["_id"] for r in rows if (r["tipo"] == "LED" and (r["potencia_w"] or 0) > 50) or not r["_id"] < 6]
+    assert [r["_id"] for r in result["records"]] == expected and 0 < len(expected) < len(rows)
+
+
+def test_sql_finds_free_text_words_as_the_docs_say(upload):  # noqa: F811
+    """docs/opendata.md: free-text words are found with strpos (instr on SQLite) over `_full_text`."""
+    from ventanilla.opendata.datastore import bitmaps
+
+    with mock.patch.object(bitmaps, "MAX_VALUES", 2):  # the folios are free text
+        resource = upload(b"Folio,Tipo\nINF-0001,A\nINF-0002,B\nOTR-0003,A\n", "folios.csv")
+    find = "strpos" if connection.vendor == "postgresql" else "instr"
+    result = datastore.search_sql(
+        f"SELECT folio FROM \"{resource.pk}\" WHERE {find}(' ' || _full_text, ' _inf') > 0 AND tipo = 'A'")
+    assert result["records"] == [{"folio": "INF-0001"}]
 
 
 def test_sql_join_alias_cte_and_row_cap(resource, monkeypatch):

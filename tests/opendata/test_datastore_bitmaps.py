@@ -196,16 +196,21 @@ def test_a_column_with_too_many_values_gets_no_bitmaps(upload, monkeypatch):  # 
     assert with_bitmaps["records"] == plain["records"] and with_bitmaps["total"] == plain["total"] > 0
 
 
-def test_free_words_sharing_their_first_letters_are_told_apart(upload, monkeypatch):  # noqa: F811
-    """PostgreSQL's GIN knows only the first letters of free-text words (tables.PREFIX_LENGTH):
-    the rows it finds are checked against the whole words, so a search finds exactly the rows
-    with a word beginning with it, as SQLite's full-text index does."""
+@pytest.mark.parametrize("word_index", ["prefixes", "words"])
+def test_free_words_sharing_their_first_letters_are_told_apart(upload, monkeypatch, word_index):  # noqa: F811
+    """PostgreSQL's GIN over the words' first letters (tables.PREFIX_LENGTH) finds candidates that
+    are checked against the whole words; over the whole words it finds them directly. Either way
+    a search finds exactly the rows with a word beginning with it, as SQLite's FTS5 does."""
     monkeypatch.setattr(bitmaps, "MAX_VALUES", 2)  # the notes are free text
+    if word_index == "words":
+        monkeypatch.setattr(tables, "MAX_PREFIX_CANDIDATES", -1)
     notes = ["Camioneta roja", "Camionero", "Camión", "Cambio de aceite", "Camionetas", "Otra camioneta",
              "Descamionetado", "0001234", "0001299"]
     body = "Nota,Estado\n" + "".join(f"{n},{'A' if i % 2 else 'B'}\n" for i, n in enumerate(notes))
     resource = upload(body.encode(), "notas.csv")
     assert not set(resource.current_version.bitmaps["columns"]) & {"nota"}
+    assert resource.current_version.bitmaps.get("word_index", "").split(":")[0] == (
+        word_index if tables.is_postgres() else "")
     for q, rows in [("camioneta", [1, 5, 6]), ("camione", [1, 2, 5, 6]), ("camio", [1, 2, 3, 5, 6]),
                     ("cam", [1, 2, 3, 4, 5, 6]), ("camionetas", [5]), ("camionetax", []), ("0001234", [8]),
                     ("00012", [8, 9]), ("0001", [8, 9]), ("roja camioneta", [1]), ("descamion", [7])]:
@@ -215,10 +220,28 @@ def test_free_words_sharing_their_first_letters_are_told_apart(upload, monkeypat
                 assert sorted(r["_id"] for r in got["records"]) == rows and got["total"] == len(rows), (params, search)
 
 
+@pytest.mark.parametrize("folio,expected", [("INF2025{:06d}", "words"), ("INF-{:07d}", "prefixes")])
+def test_identifiers_that_begin_alike_get_a_gin_over_whole_words(upload, monkeypatch, folio, expected):  # noqa: F811
+    """A GIN over the first letters would make a search for one of 400 folios "INF2025…" check
+    all 400 rows (one prefix); the sample shows it and the GIN is built over the whole words. The
+    folios "INF-…" have their number as a word of its own, whose prefixes part them well."""
+    monkeypatch.setattr(bitmaps, "MAX_VALUES", 2)
+    monkeypatch.setattr(tables, "MAX_PREFIX_CANDIDATES", 150)
+    body = "Folio,Estado\n" + "".join(f"{folio.format(i)},{'A' if i % 2 else 'B'}\n" for i in range(1, 401))
+    resource = upload(body.encode(), "folios.csv")
+    word_index = resource.current_version.bitmaps.get("word_index")
+    assert (word_index or "").split(":")[0] == (expected if tables.is_postgres() else "")
+    wanted = folio.format(123)
+    result = datastore.search(resource, {"q": wanted})
+    assert [r["folio"] for r in result["records"]] == [wanted] and result["total"] == 1
+    assert _sql_only(resource, {"q": wanted, "sort": "folio desc"})["total"] == 1
+
+
 def _with_old_full_text(cur, table: str) -> None:
     """PostgreSQL tables of earlier layouts kept their words in a tsvector `_full_text`, with the
     GIN on it, and had no `_prefixes`."""
     if tables.is_postgres():
+        cur.execute(f'DROP INDEX IF EXISTS "{table.strip(chr(34))}_fts"')
         cur.execute(f"ALTER TABLE {table} DROP COLUMN _prefixes, "
                     f"ALTER COLUMN _full_text TYPE tsvector USING _full_text::tsvector")
         cur.execute(f"CREATE INDEX ON {table} USING gin (_full_text)")
@@ -278,7 +301,7 @@ def test_a_table_loaded_with_every_word_in_its_full_text_keeps_working(fines, up
         if not tables.is_postgres():
             fts = tables.qn(tables.fts_table(version.table_name))
             cur.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
-    info = {k: v for k, v in version.bitmaps.items() if k not in ("words", "prefixes")}
+    info = {k: v for k, v in version.bitmaps.items() if k not in ("words", "word_index")}
     ResourceVersion.objects.filter(pk=version.pk).update(bitmaps=info)
     old.refresh_from_db()
     for params in ({"q": "camioneta"}, {"q": "inf 2024"}, {"q": "cam", "filters": {"colonia": "Centro"}},
@@ -315,7 +338,7 @@ def test_the_sql_path_finds_words_of_columns_with_bitmaps_through_their_values(f
     assert {"Camión Rojo", "Camión de carga"} <= {v for values in lists for v in values}
     sql, args = datastore.build_query(fines, {"q": "zzzz"}).sql(10, 0)
     assert [a for a in args if isinstance(a, str)] == bitmaps.free_word_condition(  # no value has the word
-        fines.current_version.table_name, "zzzz", prefixes=fines.current_version.bitmaps.get("prefixes"))[1]
+        fines.current_version.table_name, "zzzz", word_index=fines.current_version.bitmaps.get("word_index"))[1]
     assert "1 = 0" in datastore.build_query(fines, {"q": {"colonia": "zzzz"}}).sql(10, 0)[0]
     assert _sql_only(fines, {"q": "zzzz"})["total"] == 0
     assert _sql_only(fines, {"q": {"colonia": "camion"}})["total"] == datastore.search(
@@ -416,7 +439,7 @@ def test_bitmaps_built_from_batches_hold_each_value_s_rows(values, cut, flush):
     assert builder.max_len == [max(map(len, values)), len(f"x{len(values) - 1}")]
 
 
-def test_a_column_with_too_many_values_gets_no_bitmaps(monkeypatch):
+def test_the_builder_drops_a_column_with_too_many_or_too_long_values(monkeypatch):
     monkeypatch.setattr(bitmaps, "MAX_VALUES", 3)
     builder = bitmaps.Builder(3)
     builder.add(range(1, 4), [["a", "b", ""], ["a", "b", "c"], ["x" * 300, "", ""]])

@@ -81,7 +81,7 @@ def test_engine_structures(resource):
             definitions = [row[0] for row in cur.fetchall()]
             assert any("USING gin (_prefixes)" in d for d in definitions)
             assert any("UNIQUE INDEX" in d and "(_id)" in d for d in definitions)
-            assert resource.current_version.bitmaps["prefixes"] == tables.PREFIX_LENGTH
+            assert resource.current_version.bitmaps["word_index"] == f"prefixes:{tables.PREFIX_LENGTH}"
             cur.execute("SELECT relpages, relallvisible FROM pg_class WHERE relname = %s", [table])
             pages, visible = cur.fetchone()
             assert pages >= 1 and visible == pages  # COPY FREEZE: every page all-visible

@@ -227,7 +227,7 @@ class Query:
         """The engine's condition for the free-text words beginning with `word`, if the table has any."""
         if not self.bitmap_info.get("free_text"):
             return None
-        condition, args = bitmaps.free_word_condition(self.table, word, prefixes=self.bitmap_info.get("prefixes"))
+        condition, args = bitmaps.free_word_condition(self.table, word, word_index=self.bitmap_info.get("word_index"))
         self.args.extend(args)
         return condition
 
@@ -388,7 +388,8 @@ class Query:
                     and (self.filter_values or self.q_words)
                     and all(c in info["columns"] for c, _v in self.filter_values)):
                 self._ids = bitmaps.matching(self.table, self.filter_values, self.q_words,
-                                             free_text=bool(info.get("free_text")), prefixes=info.get("prefixes"))
+                                             free_text=bool(info.get("free_text")),
+                                             word_index=info.get("word_index"))
         return self._ids
 
     def page_by_ids(self, limit: int | None = None, offset: int | None = None) -> tuple[str, list[Any]] | None:

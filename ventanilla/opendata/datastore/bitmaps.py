@@ -281,17 +281,21 @@ def free_word_argument(word: str) -> str:
     return f'"{FREE_MARK}{word}"*'
 
 
-def free_word_condition(table: str, word: str, *, prefixes: int | None) -> tuple[str, list[str]]:
+def free_word_condition(table: str, word: str, *, word_index: str | None) -> tuple[str, list[str]]:
     """The SQL condition (on `table`, unaliased) and its parameters for the rows whose free-text
-    words include one beginning with `word`. `prefixes`: PostgreSQL's GIN indexes the words'
-    first `prefixes` characters (tables.py): it finds the candidates, and `_full_text` (the words
-    with a space before each) tells which of them have the whole word's beginning."""
+    words include one beginning with `word`. `word_index`: PostgreSQL's GIN (tables.py), over
+    the words' first characters ("prefixes:<length>": it finds the candidates, and `_full_text`,
+    the words with a space before each, tells which of them have the whole word's beginning) or
+    over the whole words ("words"); None: a table loaded before, with a tsvector `_full_text`."""
     if not is_postgres():
         f = qn(fts_table(table))
         return f"_id IN (SELECT rowid FROM {f} WHERE {f} MATCH %s)", [free_word_argument(word)]
-    if prefixes:
+    if word_index and word_index.startswith("prefixes:"):
+        length = int(word_index.partition(":")[2])
         return ("(_prefixes @@ %s::tsquery AND strpos(' ' || _full_text, %s) > 0)",
-                [f"{FREE_MARK}{word[:prefixes]}:*", f" {FREE_MARK}{word}"])
+                [f"{FREE_MARK}{word[:length]}:*", f" {FREE_MARK}{word}"])
+    if word_index == "words":
+        return "(_full_text::tsvector) @@ %s::tsquery", [free_word_argument(word)]
     return "_full_text @@ %s::tsquery", [free_word_argument(word)]
 
 
@@ -356,12 +360,12 @@ def sorted_page(table: str, column: str, kind: str, descending: bool, within: Bi
     return wanted
 
 
-def _free_ids(table: str, word: str, prefixes: int | None) -> BitMap:
+def _free_ids(table: str, word: str, word_index: str | None) -> BitMap:
     """Rows whose free-text (marked) words include one beginning with `word`, from the engine's
     full-text index."""
     with connection.cursor() as cur:
         if is_postgres():
-            condition, args = free_word_condition(table, word, prefixes=prefixes)
+            condition, args = free_word_condition(table, word, word_index=word_index)
             cur.execute(f"SELECT _id FROM {qn(table)} WHERE {condition}", args)
         else:
             f = qn(fts_table(table))
@@ -370,10 +374,10 @@ def _free_ids(table: str, word: str, prefixes: int | None) -> BitMap:
 
 
 def matching(table: str, filters: Sequence[tuple[str, list[Any]]], words: Sequence[str], *,
-             free_text: bool, prefixes: int | None = None) -> BitMap:
+             free_text: bool, word_index: str | None = None) -> BitMap:
     """The ids of the rows where every filter column holds one of its values and every word
     begins a word of the row. `free_text`: the table has text columns without bitmaps (their
-    words are looked up in the engine's full-text index; `prefixes`: free_word_condition). One
+    words are looked up in the engine's full-text index; `word_index`: free_word_condition). One
     query reads every bitmap needed."""
     clauses, args = [], []
     for column, values in filters:
@@ -413,7 +417,7 @@ def matching(table: str, filters: Sequence[tuple[str, list[Any]]], words: Sequen
     for w, low in pending_words:
         if result is not None and not result:
             return result
-        found_words = low | _free_ids(table, w, prefixes)
+        found_words = low | _free_ids(table, w, word_index)
         result = found_words if result is None else result & found_words
     return result if result is not None else BitMap()
 

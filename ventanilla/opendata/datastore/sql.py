@@ -141,7 +141,8 @@ def check(sql: str) -> tuple[str, dict[str, str]]:
             if not isinstance(body, (exp.Select, *SET_OPERATIONS)):
                 raise _refuse(_("Solo se permiten consultas SELECT de lectura."), "not_select")
             cte_names.add(node.alias_or_name.lower())
-        if isinstance(node, exp.Func):
+        # sqlglot models AND, OR and XOR as functions (exp.Connector); they are operators
+        if isinstance(node, exp.Func) and not isinstance(node, exp.Connector):
             name = _function_name(node)
             if name not in ALLOWED_FUNCTIONS:
                 raise _refuse(_("La función «%s» no está permitida.") % name.lower()[:60], "function")

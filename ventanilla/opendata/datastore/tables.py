@@ -9,13 +9,16 @@ The engine-specific parts are small and side by side here:
 * PostgreSQL: `COPY ... FROM STDIN` (psycopg 3) to load, the primary key added afterwards (a
   sorted build costs two thirds of keeping it up to date row by row); b-tree indexes
   `(column NULLS FIRST, _id)`. Full text: `_full_text` is text, and `_prefixes` a `tsvector` of
-  each word cut to its first `PREFIX_LENGTH` characters (`word_prefixes`), with a GIN index. A
-  GIN's build costs about 2 µs per distinct word, so one over a column of identifiers (a million
-  folios, a million words) took 2.5 s, longer than the rest of the indexes; over the prefixes it
-  takes a third of that. A word is looked up by its prefix in the GIN and the rows found are
-  checked against `_full_text` (`bitmaps.free_word_condition`): the same rows, a few more
-  candidates to check. Tables loaded before kept a `tsvector` `_full_text` with the GIN on it
-  (`version.bitmaps` has no "prefixes").
+  each word cut to its first `PREFIX_LENGTH` characters (`word_prefixes`). A GIN's build costs
+  about 2 µs per distinct word, so one over the words of a column of identifiers (a million
+  folios, a million words) takes 2.5 s, longer than the rest of the indexes; over their prefixes
+  it takes a third of that, and a word is then looked up by its prefix and the rows found checked
+  against `_full_text` (`bitmaps.free_word_condition`). That is only quick while few rows share a
+  prefix without sharing the word: identifiers that begin alike ("INF2025000123") all have one
+  prefix. `finish_table` measures that on a sample of the table (`_prefixes_are_selective`) and
+  builds the GIN over the prefixes when it holds, over the whole words (`_full_text::tsvector`)
+  otherwise; `version.bitmaps["word_index"]` says which. Tables loaded before kept a `tsvector`
+  `_full_text` with the GIN on it (no "word_index").
 * SQLite: `executemany` in the surrounding transaction; an external-content FTS5 table
   `<table>_fts` over `_full_text`; plain indexes (SQLite appends the rowid, i.e. `_id`).
 
@@ -41,7 +44,9 @@ TABLE_NAME = re.compile(r"^ds_[0-9a-f]{32}$")
 COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAX_INDEXED_COLUMNS = 20
 MAX_INDEXED_TEXT = 500  # longer text values are not indexed (PostgreSQL b-tree rows must stay small)
-PREFIX_LENGTH = 5  # PostgreSQL: the characters of a word (after bitmaps.FREE_MARK) that its GIN indexes
+PREFIX_LENGTH = 5  # PostgreSQL: the characters of a word (after bitmaps.FREE_MARK) in `_prefixes`
+PREFIX_SAMPLE_ROWS = 10_000  # rows sampled to judge the prefixes (the whole table when smaller)
+MAX_PREFIX_CANDIDATES = 20_000  # rows a search for one word may have to check, about 10 ms
 
 
 def is_postgres() -> bool:
@@ -123,7 +128,7 @@ def create_table(table: str, columns: Sequence[tuple[str, str]]) -> None:
     pk = "bigint NOT NULL" if is_postgres() else "INTEGER PRIMARY KEY"
     cols = [f'"_id" {pk}'] + [f"{qn(name)} {types[kind]}" for name, kind in columns]
     if is_postgres():
-        cols += ['"_full_text" text', '"_prefixes" tsvector', '"_hash" bigint']
+        cols += ['"_full_text" text COLLATE "C"', '"_prefixes" tsvector', '"_hash" bigint']
     else:
         cols += ['"_full_text" text', '"_hash" INTEGER']
     with connection.cursor() as cur:
@@ -180,9 +185,27 @@ class Loader:
             self.cursor.close()
 
 
-def finish_table(table: str, index_columns: Iterable[str], *, full_text: bool = True) -> None:
+def _prefixes_are_selective(cur, table: str, rows: int) -> bool:
+    """Whether a GIN over `_prefixes` finds a word quickly: in a random sample of the table's
+    pages, for the words longer than a prefix, the rows a search for one of them would check in
+    vain (those with its prefix and another word: n − n/d for a prefix of n words, d of them
+    distinct), scaled to the table, stay under MAX_PREFIX_CANDIDATES for every prefix."""
+    t = qn(table)
+    percent = min(100.0, 100.0 * PREFIX_SAMPLE_ROWS / max(rows, 1))
+    cur.execute(
+        f"WITH s AS MATERIALIZED (SELECT _full_text FROM {t} TABLESAMPLE SYSTEM (%s) REPEATABLE (0)), "
+        f"w AS (SELECT unnest(string_to_array(_full_text, ' ')) AS w FROM s) "
+        f"SELECT (SELECT count(*) FROM s), (SELECT max(n - n::float8 / d) FROM (SELECT count(*) AS n, "
+        f"count(DISTINCT w) AS d FROM w WHERE length(w) > %s GROUP BY left(w, %s)) AS g)",
+        [percent, PREFIX_LENGTH + 1, PREFIX_LENGTH + 1])
+    sampled, wasted = cur.fetchone()
+    return not sampled or (wasted or 0) * rows / sampled < MAX_PREFIX_CANDIDATES
+
+
+def finish_table(table: str, index_columns: Iterable[str], *, full_text: bool = True, rows: int = 0) -> str | None:
     """Indexes for filters and sorting, full-text search (`full_text`: the table has words in
-    `_full_text`), planner statistics."""
+    `_full_text`; `rows` of them), planner statistics. Returns PostgreSQL's word index,
+    "prefixes:<length>" or "words" (module docstring), or None."""
     t = qn(table)
     index_columns = list(index_columns)[:MAX_INDEXED_COLUMNS]
     with connection.cursor() as cur:
@@ -196,13 +219,21 @@ def finish_table(table: str, index_columns: Iterable[str], *, full_text: bool = 
                 cur.execute(f"CREATE INDEX {ix} ON {t} ({qn(name)} NULLS FIRST, _id)")
             else:
                 cur.execute(f"CREATE INDEX {ix} ON {t} ({qn(name)})")
+        word_index = None
         if is_postgres():
             if full_text:
+                by_prefix = _prefixes_are_selective(cur, table, rows)
+                word_index = f"prefixes:{PREFIX_LENGTH}" if by_prefix else "words"
                 cur.execute("SET LOCAL maintenance_work_mem = '128MB'")
-                cur.execute(f"CREATE INDEX \"{table}_fts\" ON {t} USING gin (_prefixes)")
-            # Word frequencies of the tsvector let the planner choose between the GIN and a b-tree.
-            analyzed = ["_id", *index_columns, *(["_prefixes"] if full_text else [])]
-            cur.execute(f"ANALYZE {t} ({', '.join(qn(c) for c in analyzed)})")
+                cur.execute(f"CREATE INDEX \"{table}_fts\" ON {t} USING gin "
+                            f"({'_prefixes' if by_prefix else '(_full_text::tsvector)'})")
+            # Word frequencies of the tsvector let the planner choose between the GIN and a b-tree
+            # (those of an index's expression are gathered only by an ANALYZE of every column).
+            if word_index == "words":
+                cur.execute(f"ANALYZE {t}")
+            else:
+                analyzed = ["_id", *index_columns, *(["_prefixes"] if full_text else [])]
+                cur.execute(f"ANALYZE {t} ({', '.join(qn(c) for c in analyzed)})")
         else:
             if full_text:
                 # Rows only, no positions (detail=none) and no per-row sizes (columnsize=0): `q`
@@ -218,6 +249,7 @@ def finish_table(table: str, index_columns: Iterable[str], *, full_text: bool = 
             # values than the bitmaps take can still hold long runs of one value).
             cur.execute("PRAGMA analysis_limit=0")
             cur.execute(f"ANALYZE {t}")
+    return word_index
 
 
 def drop_table(table: str) -> None:

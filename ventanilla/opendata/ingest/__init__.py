@@ -323,12 +323,12 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
     indexed = [ids[i] for i, k in enumerate(kinds)
                if i not in low_set and not (tab.geometry and i == ncol - 1)
                and (k != TEXT or 0 < max_len[i] <= tables.MAX_INDEXED_TEXT)]
-    tables.finish_table(table, indexed, full_text=bool(free_text))
+    word_index = tables.finish_table(table, indexed, full_text=bool(free_text), rows=_id)
     saved = builder.save(table, [(i, ids[i], kinds[i], convs[i] or _or_none) for i in low])
     version.bitmaps = {"columns": saved, "free_text": bool(free_text), "words": bitmaps.LAYOUT_FREE,
                        "kinds": {ids[i]: kinds[i] for i in low}, "fingerprints": FINGERPRINTS}
-    if tables.is_postgres():
-        version.bitmaps["prefixes"] = tables.PREFIX_LENGTH  # `_prefixes` and its GIN (tables.py)
+    if word_index:
+        version.bitmaps["word_index"] = word_index  # PostgreSQL's GIN over the words (tables.py)
 
     version.table_name = table
     version.row_count = _id
