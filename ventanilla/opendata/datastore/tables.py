@@ -7,7 +7,7 @@ fingerprint of the row, to count rows added and removed between versions).
 The engine-specific parts are small and side by side here:
 
 * PostgreSQL: `COPY ... FROM STDIN` (psycopg 3) to load, the primary key added afterwards (a
-  sorted build costs two thirds of keeping it up to date row by row); b-tree indexes
+  sorted build costs about 60 % of keeping it up to date row by row); b-tree indexes
   `(column NULLS FIRST, _id)`. Full text: `_full_text` is text, and `_prefixes` a `tsvector` of
   each word cut to its first `PREFIX_LENGTH` characters (`word_prefixes`). A GIN's build costs
   about 2 µs per distinct word, so one over the words of a column of identifiers (a million
