@@ -52,6 +52,35 @@ def test_word_prefixes_cut_every_word_and_keep_rows_apart(words):
     assert tables.word_prefixes(["_inf _0000123 _ab"]) == ["_inf _00001 _ab"]
 
 
+def test_the_word_sample_is_the_rows_whose_fingerprint_is_a_multiple():
+    import random
+
+    rng = random.Random(0)
+    sample, rows = tables.WordSample(), []
+    for start in range(0, 200_000, 4096):
+        batch = [(rng.getrandbits(64) - 2**63, f"_w{n}") for n in range(start, min(start + 4096, 200_000))]
+        rows.extend(batch)
+        sample.add([h for h, _w in batch], [w for _h, w in batch])
+    assert sample.rows == 200_000 and sample.every & (sample.every - 1) == 0  # a power of two
+    assert tables.PREFIX_SAMPLE_ROWS <= len(sample.kept) <= 2 * tables.PREFIX_SAMPLE_ROWS
+    assert sample.kept == [(h, w) for h, w in rows if h % sample.every == 0]
+    long_words = tables.WordSample()  # long rows: the sample is bounded by its characters too
+    long_words.add([h for h, _w in rows[:50_000]], ["_x" * 200] * 50_000)
+    assert long_words.chars <= tables.PREFIX_SAMPLE_CHARS and len(long_words.kept) > 100
+
+
+def test_prefixes_part_words_unless_many_rows_share_one():
+    import random
+
+    rng = random.Random(1)
+    rows = 1_000_000
+    picked = rng.sample(range(1, rows + 1), 3_000)  # a random sample, as the loader keeps one
+    assert tables.prefixes_part_words([f"_inf _{i:07d}" for i in picked], rows)  # 100 numbers a prefix
+    assert not tables.prefixes_part_words([f"_inf2025{i:07d} _placa" for i in picked], rows)  # one prefix
+    assert tables.prefixes_part_words([f"_c{i % 90:02d} _x" for i in picked], rows)  # short words: indexed whole
+    assert tables.prefixes_part_words([], 0)
+
+
 @pytest.mark.parametrize("q,expected", [("palabra3", 29), ("pagada", 100), ("colonia 1", 55), ("pagada palabra0", 14),
                                         ("xxx", 0), ("nada", 0)])
 def test_q_totals_match_the_rows(resource, q, expected):

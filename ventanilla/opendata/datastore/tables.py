@@ -15,8 +15,8 @@ The engine-specific parts are small and side by side here:
   it takes a third of that, and a word is then looked up by its prefix and the rows found checked
   against `_full_text` (`bitmaps.free_word_condition`). That is only quick while few rows share a
   prefix without sharing the word: identifiers that begin alike ("INF2025000123") all have one
-  prefix. `finish_table` measures that on a sample of the table (`_prefixes_are_selective`) and
-  builds the GIN over the prefixes when it holds, over the whole words (`_full_text::tsvector`)
+  prefix. The loader keeps a random sample of the rows' words (`WordSample`), `finish_table`
+  judges the prefixes on it (`prefixes_part_words`) and builds the GIN over the prefixes when it holds, over the whole words (`_full_text::tsvector`)
   otherwise; `version.bitmaps["word_index"]` says which. Tables loaded before kept a `tsvector`
   `_full_text` with the GIN on it (no "word_index").
 * SQLite: `executemany` in the surrounding transaction; an external-content FTS5 table
@@ -29,7 +29,7 @@ gives the same rows in the same order on both engines."""
 from __future__ import annotations
 
 import re
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from itertools import repeat
 
@@ -45,7 +45,8 @@ COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAX_INDEXED_COLUMNS = 20
 MAX_INDEXED_TEXT = 500  # longer text values are not indexed (PostgreSQL b-tree rows must stay small)
 PREFIX_LENGTH = 5  # PostgreSQL: the characters of a word (after bitmaps.FREE_MARK) in `_prefixes`
-PREFIX_SAMPLE_ROWS = 10_000  # rows sampled to judge the prefixes (the whole table when smaller)
+PREFIX_SAMPLE_ROWS = 2_000  # rows sampled to judge the prefixes, at least (all of a smaller table) ...
+PREFIX_SAMPLE_CHARS = 64_000  # ... unless their words come to more than this
 MAX_PREFIX_CANDIDATES = 20_000  # rows a search for one word may have to check, about 10 ms
 
 
@@ -107,19 +108,22 @@ def full_text_value(words: str) -> str:
 
 def word_prefixes(words: Sequence[str | None]) -> list[str | None]:
     """PostgreSQL's `_prefixes` of a batch of `_full_text` values (None: no words): each word cut
-    to the mark and PREFIX_LENGTH characters ("_inf _0000123" → "_inf _00001"), for the whole
-    batch in a few numpy passes over its bytes (the words are ASCII, separated by spaces)."""
-    if not words:
-        return []
-    joined = np.frombuffer("\x00".join([w or "" for w in words]).encode("ascii"), np.uint8)
-    separator = joined == 32
-    separator |= joined == 0
-    position = np.arange(len(joined), dtype=np.int32)  # a batch holds far less than 2 GB of text
-    start = np.where(separator, position, -1)
-    np.maximum.accumulate(start, out=start)  # where the character's word starts
-    position -= start
-    cut = joined[position <= PREFIX_LENGTH + 1].tobytes().decode("ascii").split("\x00")
-    return [p or None for p in cut]
+    to the mark and PREFIX_LENGTH characters ("_inf _0000123" → "_inf _00001"), in a few numpy
+    passes over the bytes of 512 rows at a time (the words are ASCII, separated by spaces; the
+    passes take ten bytes a character, so the rows are taken a part at a time)."""
+    result: list[str | None] = []
+    for start in range(0, len(words), 512):
+        part = words[start:start + 512]
+        joined = np.frombuffer("\x00".join([w or "" for w in part]).encode("ascii"), np.uint8)
+        separator = joined == 32
+        separator |= joined == 0
+        position = np.arange(len(joined), dtype=np.int32)  # far less than 2 GB of text
+        begins = np.where(separator, position, -1)
+        np.maximum.accumulate(begins, out=begins)  # where each character's word begins
+        position -= begins
+        cut = joined[position <= PREFIX_LENGTH + 1].tobytes().decode("ascii").split("\x00")
+        result.extend([p or None for p in cut])
+    return result
 
 
 def create_table(table: str, columns: Sequence[tuple[str, str]]) -> None:
@@ -142,6 +146,7 @@ class Loader:
     def __init__(self, table: str, columns: Sequence[str], text_columns: Iterable[str] = ()):
         self.table = table
         self.names = ["_id", *columns, "_full_text", *(["_prefixes"] if is_postgres() else []), "_hash"]
+        self.sample = WordSample()  # PostgreSQL: the rows' words, to choose the word index
         self.cursor = connection.cursor()
         self.copy = None
         if is_postgres():
@@ -167,6 +172,8 @@ class Loader:
     def write(self, ids: Sequence[int], values: Sequence[Sequence], words: Sequence[str | None] | None,
               hashes: Sequence[int]) -> None:
         prefixes = None if words is None or self.copy is None else word_prefixes(words)
+        if prefixes is not None:
+            self.sample.add(hashes, words)
         words = repeat(None) if words is None else words
         if self.copy is not None:
             deque(map(self.copy.write_row, zip(ids, *values, words, prefixes or repeat(None), hashes)), maxlen=0)
@@ -185,27 +192,59 @@ class Loader:
             self.cursor.close()
 
 
-def _prefixes_are_selective(cur, table: str, rows: int) -> bool:
-    """Whether a GIN over `_prefixes` finds a word quickly: in a random sample of the table's
-    pages, for the words longer than a prefix, the rows a search for one of them would check in
-    vain (those with its prefix and another word: n − n/d for a prefix of n words, d of them
-    distinct), scaled to the table, stay under MAX_PREFIX_CANDIDATES for every prefix."""
-    t = qn(table)
-    percent = min(100.0, 100.0 * PREFIX_SAMPLE_ROWS / max(rows, 1))
-    cur.execute(
-        f"WITH s AS MATERIALIZED (SELECT _full_text FROM {t} TABLESAMPLE SYSTEM (%s) REPEATABLE (0)), "
-        f"w AS (SELECT unnest(string_to_array(_full_text, ' ')) AS w FROM s) "
-        f"SELECT (SELECT count(*) FROM s), (SELECT max(n - n::float8 / d) FROM (SELECT count(*) AS n, "
-        f"count(DISTINCT w) AS d FROM w WHERE length(w) > %s GROUP BY left(w, %s)) AS g)",
-        [percent, PREFIX_LENGTH + 1, PREFIX_LENGTH + 1])
-    sampled, wasted = cur.fetchone()
-    return not sampled or (wasted or 0) * rows / sampled < MAX_PREFIX_CANDIDATES
+class WordSample:
+    """A uniform random sample of a table's rows' words, kept while the rows are written without
+    knowing how many there will be: the rows whose fingerprint is a multiple of `every` (the
+    fingerprints are 64-bit mixes, so that is a random and repeatable choice), `every` doubling
+    whenever the sample grows past twice PREFIX_SAMPLE_ROWS rows or PREFIX_SAMPLE_CHARS
+    characters, so it stays small in memory whatever the table."""
+
+    def __init__(self) -> None:
+        self.every = 1
+        self.rows = 0
+        self.chars = 0
+        self.kept: list[tuple[int, str]] = []  # (fingerprint, words or "")
+
+    def add(self, hashes: Sequence[int], words: Sequence[str | None]) -> None:
+        self.rows += len(hashes)
+        fps = np.asarray(hashes, dtype=np.int64)
+        for k in np.flatnonzero(fps % self.every == 0).tolist():
+            self.kept.append((int(fps[k]), words[k] or ""))
+            self.chars += len(words[k] or "")
+        while len(self.kept) > 2 * PREFIX_SAMPLE_ROWS or self.chars > PREFIX_SAMPLE_CHARS:
+            self.every *= 2
+            self.kept = [(h, w) for h, w in self.kept if h % self.every == 0]
+            self.chars = sum(len(w) for _h, w in self.kept)
+
+    def words(self) -> list[str]:
+        return [w for _h, w in self.kept]
 
 
-def finish_table(table: str, index_columns: Iterable[str], *, full_text: bool = True, rows: int = 0) -> str | None:
+def prefixes_part_words(sample: Sequence[str], rows: int) -> bool:
+    """Whether a GIN over `_prefixes` finds a word quickly: among the words longer than a prefix
+    in a random sample of the table's rows (`sample`: their `_full_text`, of `rows` rows), the
+    rows a search for one word would check in vain, those with its prefix but another word
+    (n − n/d for a prefix of n words, d of them distinct), scaled to the table, stay under
+    MAX_PREFIX_CANDIDATES for every prefix."""
+    if not sample:
+        return True
+    cut = PREFIX_LENGTH + 1  # with the mark
+    seen: dict[str, int] = defaultdict(int)
+    distinct: dict[str, set[str]] = defaultdict(set)
+    for text in sample:
+        for word in text.split():
+            if len(word) > cut:
+                seen[word[:cut]] += 1
+                distinct[word[:cut]].add(word)
+    wasted = max((n - n / len(distinct[p]) for p, n in seen.items()), default=0)
+    return wasted * rows / len(sample) < MAX_PREFIX_CANDIDATES
+
+
+def finish_table(table: str, index_columns: Iterable[str], *, full_text: bool = True,
+                 sample: WordSample | None = None) -> str | None:
     """Indexes for filters and sorting, full-text search (`full_text`: the table has words in
-    `_full_text`; `rows` of them), planner statistics. Returns PostgreSQL's word index,
-    "prefixes:<length>" or "words" (module docstring), or None."""
+    `_full_text`; `sample`: the loader's sample of them), planner statistics. Returns
+    PostgreSQL's word index, "prefixes:<length>" or "words" (module docstring), or None."""
     t = qn(table)
     index_columns = list(index_columns)[:MAX_INDEXED_COLUMNS]
     with connection.cursor() as cur:
@@ -222,7 +261,7 @@ def finish_table(table: str, index_columns: Iterable[str], *, full_text: bool = 
         word_index = None
         if is_postgres():
             if full_text:
-                by_prefix = _prefixes_are_selective(cur, table, rows)
+                by_prefix = sample is not None and prefixes_part_words(sample.words(), sample.rows)
                 word_index = f"prefixes:{PREFIX_LENGTH}" if by_prefix else "words"
                 cur.execute("SET LOCAL maintenance_work_mem = '128MB'")
                 cur.execute(f"CREATE INDEX \"{table}_fts\" ON {t} USING gin "

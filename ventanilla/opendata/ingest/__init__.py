@@ -323,7 +323,7 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
     indexed = [ids[i] for i, k in enumerate(kinds)
                if i not in low_set and not (tab.geometry and i == ncol - 1)
                and (k != TEXT or 0 < max_len[i] <= tables.MAX_INDEXED_TEXT)]
-    word_index = tables.finish_table(table, indexed, full_text=bool(free_text), rows=_id)
+    word_index = tables.finish_table(table, indexed, full_text=bool(free_text), sample=loader.sample)
     saved = builder.save(table, [(i, ids[i], kinds[i], convs[i] or _or_none) for i in low])
     version.bitmaps = {"columns": saved, "free_text": bool(free_text), "words": bitmaps.LAYOUT_FREE,
                        "kinds": {ids[i]: kinds[i] for i in low}, "fingerprints": FINGERPRINTS}
