@@ -15,9 +15,10 @@ The engine-specific parts are small and side by side here:
   it takes a third of that, and a word is then looked up by its prefix and the rows found checked
   against `_full_text` (`bitmaps.free_word_condition`). That is only quick while few rows share a
   prefix without sharing the word: identifiers that begin alike ("INF2025000123") all have one
-  prefix. The loader keeps a random sample of the rows' words (`WordSample`), `finish_table`
-  judges the prefixes on it (`prefixes_part_words`) and builds the GIN over the prefixes when it holds, over the whole words (`_full_text::tsvector`)
-  otherwise; `version.bitmaps["word_index"]` says which. Tables loaded before kept a `tsvector`
+  prefix. The loader keeps a random sample of the rows' words (`WordSample`), and `finish_table`
+  judges the prefixes on it (`prefixes_part_words`) and builds the GIN over them when they part
+  the words well, over the whole words (`_full_text::tsvector`) otherwise;
+  `version.bitmaps["word_index"]` says which. Tables loaded before kept a `tsvector`
   `_full_text` with the GIN on it (no "word_index").
 * SQLite: `executemany` in the surrounding transaction; an external-content FTS5 table
   `<table>_fts` over `_full_text`; plain indexes (SQLite appends the rowid, i.e. `_id`).
