@@ -50,6 +50,8 @@ from operator import itemgetter
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import connection
 from pyroaring import BitMap
 
@@ -100,6 +102,16 @@ def free_text_batch(values: Sequence[str]) -> list[str]:
     return marked.split("\x00")
 
 
+def _look_up(codes: defaultdict[str, int], values: Sequence[str]):
+    """The codes of `values`, new ones given the next codes: itemgetter looks them up in one call,
+    through the mapping protocol in C."""
+    return itemgetter(*values)(codes) if len(values) > 1 else [codes[values[0]]]
+
+
+def _arrow_longest(column) -> int:
+    return pc.max(pc.utf8_length(column)).as_py() or 0
+
+
 class Builder:
     """Pass 1: the value bitmaps of every column while it has few distinct values, gathered from
     the text each batch holds (column by column, rows in `_id` order), and the longest value of
@@ -126,6 +138,7 @@ class Builder:
         self.value_lists: dict[int, list[str]] = {i: [] for i in range(ncol)}
         self.first_pending = self.next_id = 1
         self.rows_pending = 0
+        self._value_sets: dict[int, pa.Array] = {}  # Arrow columns: value_lists as Arrow arrays
 
     def add(self, ids: range, columns: Sequence[Sequence[str]]) -> dict[int, np.ndarray]:
         """One batch: its rows' ids (the next ones) and its text, column by column. Returns the
@@ -144,13 +157,22 @@ class Builder:
         for i in range(self.ncol):
             column = columns[i]
             codes = self.codes.get(i)
+            arrow = not isinstance(column, Sequence)  # an Arrow string array, null for empty cells
             if codes is None:  # many values: only the longest matters
-                longest = max(map(len, column), default=0)
+                longest = (_arrow_longest(column) if arrow else max(map(len, column), default=0))
             else:
                 known = len(codes)
-                # itemgetter looks the values up in one call, through the mapping protocol in C
-                looked_up = itemgetter(*column)(codes) if len(column) > 1 else [codes[column[0]]]
-                gathered = np.fromiter(looked_up, CODE, len(column))
+                if arrow:
+                    gathered = self._known_codes(i, column)
+                    if gathered is None:  # new values: Arrow's dictionary lists the batch's values
+                        # in the order they first appear, as a lookup row by row meets them, so
+                        # they get the same codes
+                        encoded = pc.dictionary_encode(column, null_encoding="encode")
+                        distinct = [v or "" for v in encoded.dictionary.to_pylist()]
+                        table = np.fromiter(_look_up(codes, distinct), CODE, len(distinct))
+                        gathered = table[encoded.indices.to_numpy()]
+                else:
+                    gathered = np.fromiter(_look_up(codes, column), CODE, len(column))
                 # the new values: the last ones in the dict, the others were seen before
                 new = list(islice(reversed(codes), len(codes) - known))
                 longest = max(map(len, new), default=0)
@@ -169,6 +191,25 @@ class Builder:
         if self.rows_pending * len(self.codes) >= FLUSH_CELLS:
             self._flush()
         return coded
+
+    def _known_codes(self, i: int, column) -> np.ndarray | None:
+        """The codes of an Arrow column's values if all are known, looked up in C++ (`index_in`
+        against the column's values in code order, an empty cell matching the empty value)."""
+        values = self.value_lists[i]
+        known = self._value_sets.get(i)
+        if known is None or len(known) != len(values):
+            known = self._value_sets[i] = pa.array([v or None for v in values], pa.string())
+        found = pc.index_in(column, options=pc.SetLookupOptions(known, skip_nulls=False))
+        if found.null_count:
+            return None
+        return found.to_numpy().astype(CODE)
+
+    def codes_of(self, i: int, column) -> np.ndarray:
+        """Pass 2: the codes of an Arrow column's values, all seen in pass 1 (column i kept)."""
+        found = self._known_codes(i, column)
+        if found is None:
+            raise ValueError("a value pass 1 did not see")
+        return found
 
     def keep(self, columns: Iterable[int]) -> None:
         """Once the types are known: only `columns` get bitmaps; the others keep just the

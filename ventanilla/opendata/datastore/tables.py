@@ -30,12 +30,15 @@ gives the same rows in the same order on both engines."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from itertools import repeat
 
 import numpy as np
+import pyarrow as pa
 from django.db import connection
+from pyarrow import csv as arrow_csv
 
 PG_TYPES = {"text": 'text COLLATE "C"', "int": "bigint", "numeric": "numeric", "date": "date", "timestamp": "timestamp",
             "bool": "boolean"}
@@ -140,9 +143,27 @@ def create_table(table: str, columns: Sequence[tuple[str, str]]) -> None:
         cur.execute(f"CREATE TABLE {qn(table)} ({', '.join(cols)})")
 
 
+def pg_text(value) -> str | None:
+    """A converted value (types.converter) as PostgreSQL's COPY reads it."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)  # int, Decimal
+
+
 class Loader:
     """Appends batches of rows to a new table: `write(ids, values, words, hashes)`, column by
-    column (`values`: one sequence a data column; `words`: each row's `_full_text`)."""
+    column (`values`: one column of stored values a data column, as a list or as an Arrow string
+    array with nulls; `words`: each row's `_full_text`).
+
+    PostgreSQL: one `COPY ... FROM STDIN (FORMAT csv)` for the whole table, each batch turned into
+    CSV by Arrow's writer in C++ (every text quoted, NULL left empty), a few times cheaper than
+    psycopg's `write_row` a row at a time. SQLite: `executemany` of the rows."""
 
     def __init__(self, table: str, columns: Sequence[str], text_columns: Iterable[str] = ()):
         self.table = table
@@ -156,8 +177,10 @@ class Loader:
             # FREEZE: the table was created in this same (sub)transaction, so its rows are written
             # frozen and all-visible. Readers then never rewrite every page to set hint bits (the
             # first queries after a load used to), and counts can use index-only scans.
-            self._copy_cm = raw.copy(f"COPY {qn(table)} ({cols}) FROM STDIN WITH (FREEZE)")
+            self._copy_cm = raw.copy(f"COPY {qn(table)} ({cols}) FROM STDIN WITH (FORMAT csv, FREEZE)")
             self.copy = self._copy_cm.__enter__()
+            self._csv_options = arrow_csv.WriteOptions(include_header=False, quoting_style="needed")
+            self._csv_names = [str(n) for n in range(len(self.names))]
         else:
             text = set(text_columns)
             marks = ", ".join("NULLIF(?, '')" if n in text else "?" for n in self.names)
@@ -167,20 +190,33 @@ class Loader:
     @staticmethod
     def empty_text_is_null() -> bool:
         """SQLite: empty text becomes NULL in the engine (NULLIF), so the loader may be given the
-        text of `text_columns` as it was read; PostgreSQL's COPY needs None."""
+        text of `text_columns` as it was read; PostgreSQL needs None."""
         return not is_postgres()
 
-    def write(self, ids: Sequence[int], values: Sequence[Sequence], words: Sequence[str | None] | None,
+    def write(self, ids: range, values: Sequence[Sequence | pa.Array], words: Sequence[str | None] | None,
               hashes: Sequence[int]) -> None:
-        prefixes = None if words is None or self.copy is None else word_prefixes(words)
-        if prefixes is not None:
-            self.sample.add(hashes, words)
-        words = repeat(None) if words is None else words
-        if self.copy is not None:
-            deque(map(self.copy.write_row, zip(ids, *values, words, prefixes or repeat(None), hashes)), maxlen=0)
-        else:
+        hashes = np.asarray(hashes, dtype=np.int64)
+        if self.copy is None:
             # the sqlite3 cursor: no per-row SQL rewriting
-            self.cursor.cursor.executemany(self.sql, zip(ids, *values, words, hashes))
+            columns = [v.to_pylist() if isinstance(v, pa.Array) else v for v in values]
+            self.cursor.cursor.executemany(self.sql, zip(ids, *columns, repeat(None) if words is None else words,
+                                                         hashes.tolist()))
+            return
+        rows = len(ids)
+        arrays = [pa.array(np.arange(ids.start, ids.stop, dtype=np.int64))]
+        for column in values:
+            if not isinstance(column, pa.Array):
+                column = pa.array(column if all(map(_is_text, column)) else list(map(pg_text, column)), pa.string())
+            arrays.append(column)
+        if words is None:
+            arrays += [pa.nulls(rows, pa.string())] * 2
+        else:
+            self.sample.add(hashes, words)
+            arrays += [pa.array(words, pa.string()), pa.array(word_prefixes(words), pa.string())]
+        arrays.append(pa.array(hashes, pa.int64()))
+        out = pa.BufferOutputStream()
+        arrow_csv.write_csv(pa.Table.from_arrays(arrays, names=self._csv_names), out, self._csv_options)
+        self.copy.write(memoryview(out.getvalue()))
 
     def close(self, error: BaseException | None = None) -> None:
         try:
@@ -191,6 +227,10 @@ class Loader:
                     self._copy_cm.__exit__(type(error), error, error.__traceback__)
         finally:
             self.cursor.close()
+
+
+def _is_text(value) -> bool:
+    return value is None or type(value) is str
 
 
 class WordSample:

@@ -217,6 +217,118 @@ def _free_words(columns: list[Sequence[str]]) -> list[str | None]:
     return [w if w.strip(" _") else None for w in words]  # no word at all: NULL
 
 
+class _Pass1:
+    """What pass 1 gathers: the types' evidence, the bitmaps of columns with few values, the hash
+    of each code's value, the number of rows, and whether the file was read column by column."""
+
+    def __init__(self, ncol: int) -> None:
+        self.stats = [ColumnStats() for _ in range(ncol)]
+        self.builder = bitmaps.Builder(ncol)
+        self.value_hashes = [np.zeros(0, np.uint64) for _ in range(ncol)]  # the hash of each code's value
+        self.rows = 0
+        self.columnar = False
+        self.active = list(range(ncol))  # the columns whose type is still being learnt
+
+    def see(self, numbers: Sequence[int], columns: Sequence) -> dict[int, np.ndarray]:
+        """One batch of rows: their numbers and their columns (lists of text, or Arrow arrays);
+        returns the codes of the columns that still have few values."""
+        first = self.rows + 1
+        self.rows += len(numbers)
+        coded = self.builder.add(range(first, self.rows + 1), columns)
+        for i in coded:
+            known = len(self.value_hashes[i])
+            if len(values := self.builder.values(i)) > known:
+                self.value_hashes[i] = np.concatenate([self.value_hashes[i], cell_hashes(values[known:])])
+        for i in self.active:
+            column = columns[i]
+            self.stats[i].see_column(column if isinstance(column, Sequence) else column.to_pylist(), numbers)
+        self.active = [i for i in self.active if self.stats[i].candidates]
+        return coded
+
+
+def _pass1_columnar(tab: files.TabularFile, ncol: int) -> _Pass1 | None:
+    """Pass 1 over Arrow's record batches (files.CsvFile.columns); None if the file must be read
+    row by row. Nothing is spilled: pass 2 parses the file again, which costs less in C++ than
+    the spill costs in Python."""
+    seen = _Pass1(ncol)
+    try:
+        for batch in tab.columns(ncol):
+            if batch.num_rows:
+                # no blank line before the last row, so the rows follow the header (row 1) without gaps
+                seen.see(range(seen.rows + 2, seen.rows + 2 + batch.num_rows), batch.columns)
+    except files.NotColumnar:
+        return None
+    seen.columnar = True
+    return seen
+
+
+def _pass1_rows(tab: files.TabularFile, ncol: int, report: Report, spill: Spill) -> _Pass1:
+    """Pass 1 over the reader's batches of rows: row width problems reported, NUL removed, and
+    the cleaned batches kept in the spill with their fingerprints for pass 2."""
+    seen = _Pass1(ncol)
+    strict_width = tab.kind == "csv"
+    for numbers, batch in tab.batches():
+        batch = _fit_width(batch, numbers, ncol, strict_width, report)
+        if tab.kind != "csv":  # spreadsheet and JSON cells may be None
+            batch = [[v or "" for v in cells] for cells in batch]
+        # PostgreSQL text cannot hold NUL; neither engine gets it
+        if tab.may_hold_nul and any(map(methodcaller("__contains__", "\x00"), map("".join, batch))):
+            batch = [[v.replace("\x00", "") for v in cells] for cells in batch]
+        columns = list(zip(*batch))
+        coded = seen.see(numbers, columns)
+        hashes = fingerprints([coded.get(i, c) for i, c in enumerate(columns)],
+                              [seen.value_hashes[i] if i in coded else None for i in range(ncol)])
+        spill.write(columns, hashes, coded)
+    return seen
+
+
+def _pass2_spilled(spill: Spill, ncol: int, builder: bitmaps.Builder, stored: dict[int, np.ndarray], convs,
+                   free_text: list[int], text_as_read: bool):
+    """Pass 2 over the spill: each batch's (values, free words, fingerprints)."""
+    for columns, hashes in spill:
+        values = [stored[i][c].tolist() if isinstance(c := columns[i], np.ndarray)
+                  else c if text_as_read and convs[i] is None else _convert(c, convs[i])
+                  for i in range(ncol)]
+        words = _free_words([_text(columns[i], builder, i) for i in free_text]) if free_text else None
+        yield values, words, hashes
+
+
+def _pass2_columnar(tab: files.TabularFile, ncol: int, builder: bitmaps.Builder, low: list[int],
+                    value_hashes: list[np.ndarray], stored: dict[int, np.ndarray], convs, free_text: list[int]):
+    """Pass 2 over the file parsed again by Arrow: each batch's (values, free words,
+    fingerprints). The columns with bitmaps are looked up as codes (`Builder.codes_of`) and
+    become their stored values by one `take`; text columns pass as Arrow arrays (empty cells are
+    already null); the other columns are converted value by value. The fingerprints are those of
+    pass 1 of a row-by-row reading, from the same cells."""
+    import pyarrow as pa
+
+    postgres = not tables.Loader.empty_text_is_null()
+    stored_arrays = {i: pa.array(list(map(tables.pg_text, stored[i])), pa.string())
+                     for i in low if i in stored} if postgres else {}
+    free = set(free_text)
+    try:
+        for batch in tab.columns(ncol):
+            if not batch.num_rows:
+                continue
+            columns = batch.columns
+            codes = {i: builder.codes_of(i, columns[i]) for i in low}
+            texts = {i: columns[i].fill_null("").to_pylist() for i in range(ncol) if i not in codes}
+            hashes = fingerprints([codes[i] if i in codes else texts[i] for i in range(ncol)],
+                                  [value_hashes[i] if i in codes else None for i in range(ncol)])
+            values = []
+            for i, column in enumerate(columns):
+                if i in codes:
+                    values.append(stored_arrays[i].take(codes[i]) if postgres else stored[i][codes[i]].tolist())
+                elif convs[i] is None:
+                    values.append(column)
+                else:
+                    values.append(_convert(texts[i], convs[i]))
+            words = _free_words([texts[i] for i in free_text]) if free else None
+            yield values, words, hashes
+    except files.NotColumnar as exc:  # the file was read by pass 1 the same way
+        raise OpendataError(_("El CSV no se pudo leer: %s") % exc, field="upload") from None
+
+
 def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: ResourceVersion | None,
                 spill: Spill) -> None:
     report = Report()
@@ -229,36 +341,14 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
         raise OpendataError(_("El archivo tiene %(n)d columnas; el máximo es %(max)d.") % {"n": ncol, "max": MAX_COLUMNS},
                             field="upload")
     labels = [(h or "").strip() or i for h, i in zip(headers, ids)]
-    stats = [ColumnStats() for _ in ids]
-    strict_width = tab.kind == "csv"
 
     # Pass 1: types over the whole file, row width problems, the bitmaps of columns with few
-    # values, the rows' fingerprints; the cleaned batches are kept for pass 2 (spill.py).
-    active = list(range(ncol))
-    builder = bitmaps.Builder(ncol)
-    value_hashes = [np.zeros(0, np.uint64) for _ in range(ncol)]  # the hash of each code's value
-    _id = 0
-    for numbers, batch in tab.batches():
-        batch = _fit_width(batch, numbers, ncol, strict_width, report)
-        if tab.kind != "csv":  # spreadsheet and JSON cells may be None
-            batch = [[v or "" for v in cells] for cells in batch]
-        # PostgreSQL text cannot hold NUL; neither engine gets it
-        if tab.may_hold_nul and any(map(methodcaller("__contains__", "\x00"), map("".join, batch))):
-            batch = [[v.replace("\x00", "") for v in cells] for cells in batch]
-        columns = list(zip(*batch))
-        first = _id + 1
-        _id += len(batch)
-        coded = builder.add(range(first, _id + 1), columns)
-        for i in coded:
-            known = len(value_hashes[i])
-            if len(values := builder.values(i)) > known:
-                value_hashes[i] = np.concatenate([value_hashes[i], cell_hashes(values[known:])])
-        hashes = fingerprints([coded.get(i, c) for i, c in enumerate(columns)],
-                              [value_hashes[i] if i in coded else None for i in range(ncol)])
-        for i in active:
-            stats[i].see_column(columns[i], numbers)
-        active = [i for i in active if stats[i].candidates]
-        spill.write(columns, hashes, coded)
+    # values, the rows' fingerprints. A plain CSV is read column by column by Arrow's C++ reader
+    # (files.CsvFile.columns) and parsed again in pass 2; any other file, or a CSV that reader
+    # cannot read exactly as the csv module does, row by row, its cleaned batches kept for pass 2
+    # (spill.py).
+    seen = (_pass1_columnar(tab, ncol) if tab.columnar else None) or _pass1_rows(tab, ncol, report, spill)
+    stats, builder, value_hashes = seen.stats, seen.builder, seen.value_hashes
     kinds = [st.final_type() for st in stats]
     if tab.geometry:
         kinds[-1] = TEXT
@@ -296,7 +386,7 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
     # Columns kept as codes (spill.py): the stored value of each code, converted once a value.
     text_as_read = tables.Loader.empty_text_is_null()
     stored = {}
-    for i in range(ncol):
+    for i in (low if seen.columnar else range(ncol)):
         if raw := builder.values(i):
             conv = convs[i] if convs[i] is not None else (None if text_as_read else _or_none)
             stored[i] = np.empty(len(raw), dtype=object)
@@ -304,20 +394,22 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
     loader = tables.Loader(table, ids, text_columns=[ids[i] for i, k in enumerate(kinds) if k == TEXT])
     error = None
     _id = 0
+    if seen.columnar:
+        batches = _pass2_columnar(tab, ncol, builder, low, value_hashes, stored, convs, free_text)
+    else:
+        batches = _pass2_spilled(spill, ncol, builder, stored, convs, free_text, text_as_read)
     try:
-        for columns, hashes in spill:
-            values = [stored[i][c].tolist() if isinstance(c := columns[i], np.ndarray)
-                      else c if text_as_read and convs[i] is None else _convert(c, convs[i])
-                      for i in range(ncol)]
+        for values, words, hashes in batches:
             first = _id + 1
             _id += len(hashes)
-            words = _free_words([_text(columns[i], builder, i) for i in free_text]) if free_text else None
             loader.write(range(first, _id + 1), values, words, hashes)
     except BaseException as exc:
         error = exc
         raise
     finally:
         loader.close(error)
+    if _id != seen.rows:  # pass 2 read the file as pass 1 did, or nothing is loaded
+        raise OpendataError(_("El archivo cambió mientras se cargaba."), field="upload")
     # Columns with bitmaps need no b-tree: the bitmaps answer their filters, words and sorting.
     max_len = builder.max_len
     indexed = [ids[i] for i, k in enumerate(kinds)

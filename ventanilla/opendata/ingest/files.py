@@ -19,10 +19,13 @@ from itertools import islice
 from datetime import date, datetime, time
 from typing import IO
 
+import numpy as np
+import pyarrow as pa
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from pyarrow import csv as arrow_csv
 
 from ..services import MAX_UPLOAD_BYTES, OpendataError
 
@@ -242,6 +245,15 @@ def _next_size(rows: list[list[str | None]]) -> int:
     return max(1, min(BATCH_ROWS, int(BATCH_CHARS / max(per_row, 1))))
 
 
+class NotColumnar(Exception):
+    """The columnar reader cannot read this file exactly as the csv module does (`CsvFile.columns`);
+    the ingestion reads it row by row instead."""
+
+
+COLUMNAR_BLOCK = 256 * 1024  # bytes Arrow's CSV reader parses at a time (a row must fit in one); it reads
+# about 35 blocks ahead, so this bounds the reader's memory too (9 MB)
+
+
 class TabularFile:
     """A stored tabular file: `header` (original headers), `rows()` (a fresh pass each call) and
     `batches()` (the same rows in lists, with their row numbers)."""
@@ -251,6 +263,7 @@ class TabularFile:
     delimiter = ""
     geometry = False
     may_hold_nul = True  # a value may contain NUL (which neither engine stores)
+    columnar = False  # `columns()` may be tried (CsvFile)
 
     def __init__(self, name: str):
         self.name = name
@@ -277,6 +290,12 @@ class TabularFile:
             yield numbers, rows
 
 
+def _has_empty_row(batch) -> bool:
+    if min(c.null_count for c in batch.columns) == 0:  # a column with no empty cell
+        return False
+    return bool(np.logical_and.reduce([c.is_null().to_numpy(zero_copy_only=False) for c in batch.columns]).any())
+
+
 class CsvFile(TabularFile):
     kind = "csv"
 
@@ -290,10 +309,60 @@ class CsvFile(TabularFile):
 
     def header(self) -> list[str]:
         with _open_text(self.name, self.encoding) as fh:
-            for row in self._reader(fh):
+            for number, row in enumerate(self._reader(fh), start=1):
                 if any(cell.strip() for cell in row):
+                    self._header_record = (number, row)
                     return [c.strip() for c in row]
         raise OpendataError(_("El archivo está vacío."), field="upload", code="empty")
+
+    def columns(self, ncol: int) -> Iterator:
+        """The rows after the header as Arrow record batches of `ncol` string columns (null for an
+        empty cell), parsed by Arrow's CSV reader in C++ a block at a time: the same cells as
+        `batches`, the rows numbered from 2 without gaps. Arrow quotes, unquotes and splits rows as
+        the csv module does (tests/opendata/test_ingest_columnar.py) but knows nothing of rows of
+        another width, reads a blank line as a row of empty cells, like a row of delimiters only
+        (which the csv module keeps and `batches` skips), and skips the first line, not the first
+        record. So it is used only where none of that can change the result: the header is the
+        first line and a whole record, every row has the header's width, and no row is all empty.
+        Anything else raises NotColumnar: before the first batch, or at the batch where it shows
+        (then nothing read before may be used; a row longer than COLUMNAR_BLOCK and text that does
+        not decode do the same)."""
+        if not self.columnar or ncol < 2:  # one column: a line of spaces is a blank line to the csv module
+            raise NotColumnar("not a plain file")
+        number, row = getattr(self, "_header_record", (0, None))
+        raw = default_storage.open(self.name, "rb")
+        try:
+            first_line = raw.read(COLUMNAR_BLOCK).split(b"\n", 1)[0].split(b"\r", 1)[0]
+            try:
+                alone = list(self._reader([first_line.decode(self.encoding)]))
+            except (UnicodeDecodeError, csv.Error):
+                alone = []
+            if number != 1 or alone != [row]:
+                raise NotColumnar("the header is not the first line")
+            raw.seek(0)
+            names = [f"c{i}" for i in range(ncol)]
+            reader = arrow_csv.open_csv(
+                getattr(raw, "file", None) or raw,
+                read_options=arrow_csv.ReadOptions(skip_rows=1, column_names=names, block_size=COLUMNAR_BLOCK,
+                                                   use_threads=False,
+                                                   encoding="utf8" if self.encoding.startswith("utf-8") else self.encoding),
+                parse_options=arrow_csv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True,
+                                                     ignore_empty_lines=False),
+                convert_options=arrow_csv.ConvertOptions(
+                    column_types=dict.fromkeys(names, pa.string()), null_values=[""], strings_can_be_null=True,
+                    quoted_strings_can_be_null=True))
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                if _has_empty_row(batch):
+                    raise NotColumnar("a blank line or a row of empty cells")
+                yield batch
+        except (pa.ArrowException, UnicodeError, ValueError) as exc:
+            raise NotColumnar(str(exc)[:200]) from None
+        finally:
+            raw.close()
 
     def rows(self):
         for numbers, batch in self.batches():
@@ -475,6 +544,7 @@ def open_tabular(name: str, kind: str, info: _HashingFile) -> TabularFile:
         encoding = text_encoding(info)
         tab = CsvFile(name, encoding, sniff_delimiter(name, encoding, kind))
         tab.may_hold_nul = info.has_nul  # every byte was looked at while storing
+        tab.columnar = not info.has_nul
         return tab
     if kind == "xlsx":
         return XlsxFile(name)
