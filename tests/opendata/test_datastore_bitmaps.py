@@ -487,3 +487,26 @@ def test_columns_with_many_values_only_after_their_first_batches_load_every_row(
     assert [r["_id"] for r in datastore.search(resource, {"q": "19", "fields": "_id", "limit": n})["records"]] \
         == expected
     assert datastore.search(resource, {"filters": {"cantidad": 7}, "limit": 1})["total"] == 75
+
+
+_FREE_CELL = st.one_of(st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=20),
+                       st.text("aZ09 -_#\t", max_size=20))
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(_FREE_CELL, _FREE_CELL), min_size=1, max_size=8), long=st.booleans())
+def test_a_row_s_full_text_joins_its_free_text_values(rows, long):
+    """`ingest._free_words`: the values of a row joined by a space and folded, words too long for
+    the engine dropped, and NULL when no word is left."""
+    from ventanilla.opendata.datastore import tables
+    from ventanilla.opendata.ingest import _free_words
+
+    if long:
+        rows[0] = (rows[0][0], "x" * (tables.MAX_LEXEME + 5) + " luz")
+    expected = []
+    for a, b in rows:
+        words = tables.full_text_value(bitmaps.free_text_batch([f"{a} {b}"])[0])
+        expected.append(words if words.strip(" _") else None)
+    assert _free_words([[a for a, _b in rows], [b for _a, b in rows]]).to_pylist() == expected
+    assert _free_words([[b for _a, b in rows]]).to_pylist() == [
+        (w if (w := tables.full_text_value(bitmaps.free_text_batch([b])[0])).strip(" _") else None) for _a, b in rows]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pyarrow as pa
 import pytest
 from django.db import connection
 from hypothesis import given
@@ -48,8 +49,9 @@ _WORDS = st.lists(_WORD, min_size=1, max_size=6).map(" ".join)  # a lone mark or
 def test_word_prefixes_cut_every_word_and_keep_rows_apart(words):
     expected = [None if w is None else " ".join(part[:tables.PREFIX_LENGTH + 1] for part in w.split(" ")) or None
                 for w in words]
-    assert tables.word_prefixes(words) == expected
-    assert tables.word_prefixes(["_inf _0000123 _ab"]) == ["_inf _00001 _ab"]
+    assert tables.word_prefixes(pa.array(words, pa.string())).to_pylist() == expected
+    assert tables.word_prefixes(pa.array([None, "_x", *words], pa.string())[2:]).to_pylist() == expected  # a slice
+    assert tables.word_prefixes(pa.array(["_inf _0000123 _ab"])).to_pylist() == ["_inf _00001 _ab"]
 
 
 def test_the_word_sample_is_the_rows_whose_fingerprint_is_a_multiple():
@@ -60,12 +62,12 @@ def test_the_word_sample_is_the_rows_whose_fingerprint_is_a_multiple():
     for start in range(0, 200_000, 4096):
         batch = [(rng.getrandbits(64) - 2**63, f"_w{n}") for n in range(start, min(start + 4096, 200_000))]
         rows.extend(batch)
-        sample.add([h for h, _w in batch], [w for _h, w in batch])
+        sample.add([h for h, _w in batch], pa.array([w for _h, w in batch], pa.string()))
     assert sample.rows == 200_000 and sample.every & (sample.every - 1) == 0  # a power of two
     assert tables.PREFIX_SAMPLE_ROWS <= len(sample.kept) <= 2 * tables.PREFIX_SAMPLE_ROWS
     assert sample.kept == [(h, w) for h, w in rows if h % sample.every == 0]
     long_words = tables.WordSample()  # long rows: the sample is bounded by its characters too
-    long_words.add([h for h, _w in rows[:50_000]], ["_x" * 200] * 50_000)
+    long_words.add([h for h, _w in rows[:50_000]], pa.array(["_x" * 200] * 50_000))
     assert long_words.chars <= tables.PREFIX_SAMPLE_CHARS and len(long_words.kept) > 100
 
 

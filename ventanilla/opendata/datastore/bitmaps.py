@@ -253,6 +253,11 @@ class Builder:
         """Writes the value bitmaps of `columns` (position, id, kind and the conversion of the
         text to the stored value), and the word bitmaps of the text columns among them, to
         `<table>_ix`; returns the ids of those columns."""
+        return self.write(table, self.serialize(columns), columns)
+
+    def serialize(self, columns: Sequence[tuple[int, str, str, Callable[[str], Any]]]) -> list[tuple[str, str, bytes]]:
+        """`save`'s rows, computed without touching the database (the ingestion does this while
+        PostgreSQL builds the table's indexes)."""
         self._flush()
         words: dict[str, BitMap] = {}
         rows: list[tuple[str, str, bytes]] = []
@@ -281,6 +286,12 @@ class Builder:
         for w, bm in words.items():
             bm.run_optimize()
             rows.append((WORDS, w, bm.serialize()))
+        self.bitmaps = {}
+        return rows
+
+    def write(self, table: str, rows: Sequence[tuple[str, str, bytes]],
+              columns: Sequence[tuple[int, str, str, Callable[[str], Any]]]) -> list[str]:
+        """Writes `serialize`'s rows to `<table>_ix`; returns the ids of the columns."""
         ix = qn(index_table(table))
         text = 'text COLLATE "C"' if is_postgres() else "TEXT"
         blob = "bytea" if is_postgres() else "BLOB"
@@ -291,11 +302,12 @@ class Builder:
                 # Roaring bitmaps are compressed already: stored as they are (no pglz on the way
                 # in, none to undo when a query reads them). COPY: one round trip, not one a row.
                 cur.execute(f"ALTER TABLE {ix} ALTER COLUMN bits SET STORAGE EXTERNAL")
-                with cur.cursor.copy(f"COPY {ix} (col, token, bits) FROM STDIN") as copy:
+                # Binary: the bitmaps go as they are, not escaped into text and parsed back.
+                with cur.cursor.copy(f"COPY {ix} (col, token, bits) FROM STDIN (FORMAT binary)") as copy:
+                    copy.set_types(["text", "text", "bytea"])
                     deque(map(copy.write_row, rows), maxlen=0)
             else:
                 cur.cursor.executemany(f"INSERT INTO {ix} (col, token, bits) VALUES (?, ?, ?)", rows)
-        self.bitmaps = {}
         return [name for _i, name, _kind, _convert in columns]
 
 

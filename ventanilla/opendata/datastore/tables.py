@@ -6,8 +6,9 @@ fingerprint of the row, to count rows added and removed between versions).
 
 The engine-specific parts are small and side by side here:
 
-* PostgreSQL: `COPY ... FROM STDIN` (psycopg 3) to load, the primary key added afterwards (a
-  sorted build costs about 60 % of keeping it up to date row by row); b-tree indexes
+* PostgreSQL: `COPY ... FROM STDIN (FORMAT csv)` (psycopg 3) to load, each batch written as CSV
+  by Arrow in C++ (`Loader`), the primary key added afterwards (a sorted build costs about 60 %
+  of keeping it up to date row by row); b-tree indexes
   `(column NULLS FIRST, _id)`. Full text: `_full_text` is text, and `_prefixes` a `tsvector` of
   each word cut to its first `PREFIX_LENGTH` characters (`word_prefixes`). A GIN's build costs
   about 2 µs per distinct word, so one over the words of a column of identifiers (a million
@@ -31,14 +32,18 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from itertools import repeat
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
 from django.db import connection
 from pyarrow import csv as arrow_csv
+
+T = TypeVar("T")
 
 PG_TYPES = {"text": 'text COLLATE "C"', "int": "bigint", "numeric": "numeric", "date": "date", "timestamp": "timestamp",
             "bool": "boolean"}
@@ -110,24 +115,29 @@ def full_text_value(words: str) -> str:
     return " ".join(kept)
 
 
-def word_prefixes(words: Sequence[str | None]) -> list[str | None]:
-    """PostgreSQL's `_prefixes` of a batch of `_full_text` values (None: no words): each word cut
+def word_prefixes(words: pa.Array) -> pa.Array:
+    """PostgreSQL's `_prefixes` of a batch of `_full_text` values (null: no words): each word cut
     to the mark and PREFIX_LENGTH characters ("_inf _0000123" → "_inf _00001"), in a few numpy
-    passes over the bytes of 512 rows at a time (the words are ASCII, separated by spaces; the
-    passes take ten bytes a character, so the rows are taken a part at a time)."""
-    result: list[str | None] = []
-    for start in range(0, len(words), 512):
-        part = words[start:start + 512]
-        joined = np.frombuffer("\x00".join([w or "" for w in part]).encode("ascii"), np.uint8)
-        separator = joined == 32
-        separator |= joined == 0
-        position = np.arange(len(joined), dtype=np.int32)  # far less than 2 GB of text
-        begins = np.where(separator, position, -1)
-        np.maximum.accumulate(begins, out=begins)  # where each character's word begins
-        position -= begins
-        cut = joined[position <= PREFIX_LENGTH + 1].tobytes().decode("ascii").split("\x00")
-        result.extend([p or None for p in cut])
-    return result
+    passes over the bytes of the Arrow array (the words are ASCII, separated by spaces), which
+    become the bytes of the result."""
+    if words.offset:  # a slice: its own buffers first
+        words = pa.concat_arrays([words])
+    validity, offsets_buffer, data_buffer = words.buffers()
+    offsets = np.frombuffer(offsets_buffer, np.int32, len(words) + 1)
+    data = np.frombuffer(data_buffer, np.uint8, offsets[-1]) if data_buffer is not None else np.zeros(0, np.uint8)
+    position = np.arange(len(data), dtype=np.int32)
+    begins = np.zeros(len(data), bool)  # where a word begins: after a space, and where a row does
+    separator = data == 32
+    begins[1:] = separator[:-1]
+    starts = offsets[:-1][offsets[:-1] < offsets[1:]]
+    begins[starts] = True
+    word_start = np.where(begins, position, 0)
+    np.maximum.accumulate(word_start, out=word_start)
+    kept = separator | (position - word_start <= PREFIX_LENGTH)
+    ends = np.zeros(len(data) + 1, np.int32)
+    np.cumsum(kept, out=ends[1:])
+    return pa.StringArray.from_buffers(len(words), pa.py_buffer(ends[offsets]), pa.py_buffer(data[kept].tobytes()),
+                                       validity, words.null_count)
 
 
 def create_table(table: str, columns: Sequence[tuple[str, str]]) -> None:
@@ -193,14 +203,14 @@ class Loader:
         text of `text_columns` as it was read; PostgreSQL needs None."""
         return not is_postgres()
 
-    def write(self, ids: range, values: Sequence[Sequence | pa.Array], words: Sequence[str | None] | None,
+    def write(self, ids: range, values: Sequence[Sequence | pa.Array], words: pa.Array | None,
               hashes: Sequence[int]) -> None:
         hashes = np.asarray(hashes, dtype=np.int64)
         if self.copy is None:
             # the sqlite3 cursor: no per-row SQL rewriting
             columns = [v.to_pylist() if isinstance(v, pa.Array) else v for v in values]
-            self.cursor.cursor.executemany(self.sql, zip(ids, *columns, repeat(None) if words is None else words,
-                                                         hashes.tolist()))
+            self.cursor.cursor.executemany(self.sql, zip(ids, *columns, repeat(None) if words is None
+                                                         else words.to_pylist(), hashes.tolist()))
             return
         rows = len(ids)
         arrays = [pa.array(np.arange(ids.start, ids.stop, dtype=np.int64))]
@@ -212,7 +222,7 @@ class Loader:
             arrays += [pa.nulls(rows, pa.string())] * 2
         else:
             self.sample.add(hashes, words)
-            arrays += [pa.array(words, pa.string()), pa.array(word_prefixes(words), pa.string())]
+            arrays += [words, word_prefixes(words)]
         arrays.append(pa.array(hashes, pa.int64()))
         out = pa.BufferOutputStream()
         arrow_csv.write_csv(pa.Table.from_arrays(arrays, names=self._csv_names), out, self._csv_options)
@@ -246,12 +256,13 @@ class WordSample:
         self.chars = 0
         self.kept: list[tuple[int, str]] = []  # (fingerprint, words or "")
 
-    def add(self, hashes: Sequence[int], words: Sequence[str | None]) -> None:
+    def add(self, hashes: Sequence[int], words: pa.Array) -> None:
         self.rows += len(hashes)
         fps = np.asarray(hashes, dtype=np.int64)
-        for k in np.flatnonzero(fps % self.every == 0).tolist():
-            self.kept.append((int(fps[k]), words[k] or ""))
-            self.chars += len(words[k] or "")
+        chosen = np.flatnonzero(fps % self.every == 0)
+        for fp, text in zip(fps[chosen].tolist(), words.take(chosen).to_pylist()):
+            self.kept.append((fp, text or ""))
+            self.chars += len(text or "")
         while len(self.kept) > 2 * PREFIX_SAMPLE_ROWS or self.chars > PREFIX_SAMPLE_CHARS:
             self.every *= 2
             self.kept = [(h, w) for h, w in self.kept if h % self.every == 0]
@@ -282,54 +293,74 @@ def prefixes_part_words(sample: Sequence[str], rows: int) -> bool:
 
 
 def finish_table(table: str, index_columns: Iterable[str], *, full_text: bool = True,
-                 sample: WordSample | None = None) -> str | None:
+                 sample: WordSample | None = None, alongside: Callable[[], T] | None = None) -> tuple[str | None, T | None]:
     """Indexes for filters and sorting, full-text search (`full_text`: the table has words in
     `_full_text`; `sample`: the loader's sample of them), planner statistics. Returns
-    PostgreSQL's word index, "prefixes:<length>" or "words" (module docstring), or None."""
+    PostgreSQL's word index, "prefixes:<length>" or "words" (module docstring), or None, and
+    what `alongside()` returned.
+
+    `alongside` is work of the caller's that does not touch the database: it runs in a second
+    thread while this one waits for the engine, so the client's work and the server's overlap
+    (the wait on the socket releases the interpreter's lock)."""
     t = qn(table)
     index_columns = list(index_columns)[:MAX_INDEXED_COLUMNS]
-    with connection.cursor() as cur:
+    statements = []
+    word_index = None
+    if is_postgres():
+        # More memory lets the b-trees be sorted by parallel workers (max_parallel_maintenance_workers)
+        # and the GIN gather its entries in fewer passes.
+        statements += ["SET LOCAL maintenance_work_mem = '256MB'", f"ALTER TABLE {t} ADD PRIMARY KEY (_id)"]
+    for n, name in enumerate(index_columns):
+        ix = f'"{table}_i{n}"'  # table is validated by qn() above
         if is_postgres():
-            cur.execute(f"ALTER TABLE {t} ADD PRIMARY KEY (_id)")
-        for n, name in enumerate(index_columns):
-            if n >= MAX_INDEXED_COLUMNS:
-                break
-            ix = f'"{table}_i{n}"'  # table is validated by qn() above
-            if is_postgres():
-                cur.execute(f"CREATE INDEX {ix} ON {t} ({qn(name)} NULLS FIRST, _id)")
-            else:
-                cur.execute(f"CREATE INDEX {ix} ON {t} ({qn(name)})")
-        word_index = None
-        if is_postgres():
-            if full_text:
-                by_prefix = sample is not None and prefixes_part_words(sample.words(), sample.rows)
-                word_index = f"prefixes:{PREFIX_LENGTH}" if by_prefix else "words"
-                cur.execute("SET LOCAL maintenance_work_mem = '128MB'")
-                cur.execute(f"CREATE INDEX \"{table}_fts\" ON {t} USING gin "
-                            f"({'_prefixes' if by_prefix else '(_full_text::tsvector)'})")
-            # Word frequencies of the tsvector let the planner choose between the GIN and a b-tree
-            # (those of an index's expression are gathered only by an ANALYZE of every column).
-            if word_index == "words":
-                cur.execute(f"ANALYZE {t}")
-            else:
-                analyzed = ["_id", *index_columns, *(["_prefixes"] if full_text else [])]
-                cur.execute(f"ANALYZE {t} ({', '.join(qn(c) for c in analyzed)})")
+            statements.append(f"CREATE INDEX {ix} ON {t} ({qn(name)} NULLS FIRST, _id)")
         else:
-            if full_text:
-                # Rows only, no positions (detail=none) and no per-row sizes (columnsize=0): `q`
-                # matches words and never ranks, which is all those would serve (and they cost
-                # more than half of building the index).
-                f = qn(fts_table(table))
-                cur.execute(f"CREATE VIRTUAL TABLE {f} USING fts5(_full_text, content={t}, content_rowid=_id, "
-                            f"tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", detail=none, columnsize=0)")
-                cur.execute(f"INSERT INTO {f}({f}) VALUES ('rebuild')")
-            # A full ANALYZE (a tenth of a second for a million rows): with a sampling limit SQLite
-            # only sees the first entries of each index and may rate a column with few values as
-            # selective as a key (columns with bitmaps have no b-tree, but a column with more
-            # values than the bitmaps take can still hold long runs of one value).
-            cur.execute("PRAGMA analysis_limit=0")
-            cur.execute(f"ANALYZE {t}")
-    return word_index
+            statements.append(f"CREATE INDEX {ix} ON {t} ({qn(name)})")
+    if is_postgres():
+        if full_text:
+            by_prefix = sample is not None and prefixes_part_words(sample.words(), sample.rows)
+            word_index = f"prefixes:{PREFIX_LENGTH}" if by_prefix else "words"
+            statements.append(f"CREATE INDEX \"{table}_fts\" ON {t} USING gin "
+                              f"({'_prefixes' if by_prefix else '(_full_text::tsvector)'})")
+        # Word frequencies of the tsvector let the planner choose between the GIN and a b-tree
+        # (those of an index's expression are gathered only by an ANALYZE of every column).
+        if word_index == "words":
+            statements.append(f"ANALYZE {t}")
+        else:
+            analyzed = ["_id", *index_columns, *(["_prefixes"] if full_text else [])]
+            statements.append(f"ANALYZE {t} ({', '.join(qn(c) for c in analyzed)})")
+        statements.append("RESET maintenance_work_mem")
+    else:
+        if full_text:
+            # Rows only, no positions (detail=none) and no per-row sizes (columnsize=0): `q`
+            # matches words and never ranks, which is all those would serve (and they cost
+            # more than half of building the index).
+            f = qn(fts_table(table))
+            statements += [f"CREATE VIRTUAL TABLE {f} USING fts5(_full_text, content={t}, content_rowid=_id, "
+                           f"tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", detail=none, columnsize=0)",
+                           f"INSERT INTO {f}({f}) VALUES ('rebuild')"]
+        # A full ANALYZE (a tenth of a second for a million rows): with a sampling limit SQLite
+        # only sees the first entries of each index and may rate a column with few values as
+        # selective as a key (columns with bitmaps have no b-tree, but a column with more
+        # values than the bitmaps take can still hold long runs of one value).
+        statements += ["PRAGMA analysis_limit=0", f"ANALYZE {t}"]
+    if alongside is None:
+        with connection.cursor() as cur:
+            for sql in statements:
+                cur.execute(sql)
+        return word_index, None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        working = pool.submit(alongside)
+        try:
+            with connection.cursor() as cur:
+                for sql in statements:
+                    cur.execute(sql)
+        finally:
+            error = working.exception()  # waits for it
+    if error is not None:
+        raise error
+    result = working.result()
+    return word_index, result
 
 
 def drop_table(table: str) -> None:

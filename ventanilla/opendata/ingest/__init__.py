@@ -7,26 +7,34 @@ raises `OpendataError` and leaves nothing behind: the stored file is deleted and
 its data dictionary and the datastore table disappear with the rolled-back savepoint; the spill
 file (below) is deleted whatever happens.
 
-Pass 1 also computes the rows' fingerprints, decides which columns have few distinct values and
-gathers their bitmap indexes (those columns get no b-tree; datastore/bitmaps.py), and keeps each
-cleaned batch in a temporary spill file (spill.py): the columns with few values as their codes,
-the others as text. Pass 2 reads the spill back instead of parsing the file again, turns codes
-into stored values and writes the words of the other text columns, marked as free text, to
+A plain CSV is read column by column by Apache Arrow's C++ reader in both passes
+(files.CsvFile.columns; `_pass1_columnar`, `_pass2_columnar`). Any other file, and a CSV that
+reader cannot read exactly as the csv module does, is read row by row (`_pass1_rows`,
+`_pass2_spilled`): pass 1 fits each row to the header's width, removes NUL and keeps each
+cleaned batch in a temporary spill file (spill.py), the columns with few values as their codes,
+the others as text, which pass 2 reads back instead of parsing the file again. Either way the
+table, the types, the report, the bitmaps and the fingerprints are the same
+(tests/opendata/test_ingest_columnar.py).
+
+Pass 1 decides which columns have few distinct values and gathers their bitmap indexes (those
+columns get no b-tree; datastore/bitmaps.py). Pass 2 turns codes into stored values, computes the
+rows' fingerprints and writes the words of the other text columns, marked as free text, to
 `_full_text`.
 
-Both passes work on batches column by column, so that the work per value is done by the
-interpreter's C code (csv, zip, set, map, itemgetter, str methods) and numpy's, not by Python
+Both passes work on batches column by column, so that the work per value is done in C or C++
+(the interpreter's csv, zip, set, map, itemgetter and str methods, numpy, Arrow), not by Python
 bytecode: pass 1 parses each distinct value of a batch once (`ColumnStats.see_column`), pass 2
-converts each distinct value of a column with few values once for the whole file, folds the free
-text of a whole batch in one call, and SQLite turns empty text into NULL itself.
+converts each distinct value of a column with few values once for the whole file and folds the
+free text of a whole batch in one call.
 
 Memory stays bounded whatever the file size: the upload is streamed to storage in 256 kB chunks
-(hashed, size-capped and checked for encoding and NUL bytes on the way), pass 1 reads the stored
-file and pass 2 the spill in batches of at most 4,096 rows, fewer when rows are long (each batch
-is sized from the rows just read to hold about 200 kB of text: files.BATCH_ROWS, BATCH_CHARS), and
-what is kept per column is a handful of counters, at most 10,000 values with their bitmaps, and
-the codes of at most 4 million cells not yet folded into them. A 21 MB CSV stays under a quarter
-of its size in Python memory (test). Load times of one million rows: docs/opendata.md, Benchmark."""
+(hashed, size-capped and checked for encoding and NUL bytes on the way); Arrow reads 256 kB
+blocks, about 35 of them ahead; the row reader and the spill work in batches of at most 4,096
+rows, fewer when rows are long (each batch is sized from the rows just read to hold about 200 kB
+of text: files.BATCH_ROWS, BATCH_CHARS); and what is kept per column is a handful of counters, at
+most 10,000 values with their bitmaps, and the codes of at most 4 million cells not yet folded
+into them (tests: test_ingest.py, memory). Load times of one million rows: docs/opendata.md,
+Benchmark."""
 
 from __future__ import annotations
 
@@ -40,6 +48,8 @@ from zlib import crc32
 from typing import IO
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import DataError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -207,14 +217,17 @@ def _text(column: Sequence[str] | np.ndarray, builder: bitmaps.Builder, i: int) 
     return column
 
 
-def _free_words(columns: list[Sequence[str]]) -> list[str | None]:
-    """Each row's `_full_text`: the folded words of its free-text values, marked (bitmaps.py),
-    for a whole batch at once."""
+def _free_words(columns: list[Sequence[str]]) -> pa.Array:
+    """Each row's `_full_text` (null: no word at all): the folded words of its free-text values,
+    marked (bitmaps.py), for a whole batch at once (`columns`: lists of text, "" for an empty
+    cell). The folding is one `str.translate` of the batch's joined text, faster than Arrow's
+    regular expressions; the result goes on as an Arrow array."""
     parts = columns[0] if len(columns) == 1 else list(map(" ".join, zip(*columns)))
     words = bitmaps.free_text_batch(parts)
     if max(map(len, words)) > tables.MAX_LEXEME:
         words = [tables.full_text_value(w) if len(w) > tables.MAX_LEXEME else w for w in words]
-    return [w if w.strip(" _") else None for w in words]  # no word at all: NULL
+    marked = pa.array(words, pa.string())
+    return pc.if_else(pc.match_substring_regex(marked, "[a-z0-9]"), marked, pa.scalar(None, pa.string()))
 
 
 class _Pass1:
@@ -300,8 +313,6 @@ def _pass2_columnar(tab: files.TabularFile, ncol: int, builder: bitmaps.Builder,
     become their stored values by one `take`; text columns pass as Arrow arrays (empty cells are
     already null); the other columns are converted value by value. The fingerprints are those of
     pass 1 of a row-by-row reading, from the same cells."""
-    import pyarrow as pa
-
     postgres = not tables.Loader.empty_text_is_null()
     stored_arrays = {i: pa.array(list(map(tables.pg_text, stored[i])), pa.string())
                      for i in low if i in stored} if postgres else {}
@@ -415,8 +426,10 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
     indexed = [ids[i] for i, k in enumerate(kinds)
                if i not in low_set and not (tab.geometry and i == ncol - 1)
                and (k != TEXT or 0 < max_len[i] <= tables.MAX_INDEXED_TEXT)]
-    word_index = tables.finish_table(table, indexed, full_text=bool(free_text), sample=loader.sample)
-    saved = builder.save(table, [(i, ids[i], kinds[i], convs[i] or _or_none) for i in low])
+    with_bitmaps = [(i, ids[i], kinds[i], convs[i] or _or_none) for i in low]
+    word_index, bitmap_rows = tables.finish_table(table, indexed, full_text=bool(free_text), sample=loader.sample,
+                                                  alongside=lambda: builder.serialize(with_bitmaps))
+    saved = builder.write(table, bitmap_rows, with_bitmaps)
     version.bitmaps = {"columns": saved, "free_text": bool(free_text), "words": bitmaps.LAYOUT_FREE,
                        "kinds": {ids[i]: kinds[i] for i in low}, "fingerprints": FINGERPRINTS}
     if word_index:

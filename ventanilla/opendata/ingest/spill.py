@@ -1,4 +1,5 @@
-"""The batches of the ingestion's first pass, kept for the second one in a temporary file.
+"""The batches of the ingestion's first pass, kept for the second one in a temporary file, when
+the file is read row by row (a CSV read by Arrow is parsed again instead; ingest/__init__.py).
 
 Pass 1 reads the stored file (the csv module, openpyxl or ijson), fits each row to the header's
 width, removes NUL characters and computes the rows' fingerprints; pass 2 needs exactly those
