@@ -54,6 +54,23 @@ def test_word_prefixes_cut_every_word_and_keep_rows_apart(words):
     assert tables.word_prefixes(pa.array(["_inf _0000123 _ab"])).to_pylist() == ["_inf _00001 _ab"]
 
 
+def test_word_prefixes_cut_part_by_part_are_the_same(monkeypatch):
+    """Long batches are cut PREFIX_CHUNK characters' worth of rows at a time (the numpy passes
+    take about ten bytes a character): the parts join up exactly, slices and nulls included."""
+    import random
+
+    rng = random.Random(1)
+    words = [None if rng.random() < 0.2 else " ".join(
+        "_" + "".join(rng.choice("ab01") for _ in range(rng.randrange(0, 12))) for _ in range(rng.randrange(1, 4)))
+        for _ in range(300)]
+    whole = tables.word_prefixes(pa.array(words, pa.string())).to_pylist()
+    monkeypatch.setattr(tables, "PREFIX_CHUNK", 7)
+    assert tables.word_prefixes(pa.array(words, pa.string())).to_pylist() == whole
+    assert tables.word_prefixes(pa.array(["_x", *words], pa.string())[1:]).to_pylist() == whole
+    assert whole == [None if w is None else " ".join(p[:tables.PREFIX_LENGTH + 1] for p in w.split(" "))
+                     for w in words]
+
+
 def test_the_word_sample_is_the_rows_whose_fingerprint_is_a_multiple():
     import random
 

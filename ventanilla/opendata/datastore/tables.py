@@ -115,13 +115,26 @@ def full_text_value(words: str) -> str:
     return " ".join(kept)
 
 
+PREFIX_CHUNK = 64 * 1024  # characters cut at a time (the numpy passes take about ten bytes a character)
+
+
 def word_prefixes(words: pa.Array) -> pa.Array:
     """PostgreSQL's `_prefixes` of a batch of `_full_text` values (null: no words): each word cut
     to the mark and PREFIX_LENGTH characters ("_inf _0000123" → "_inf _00001"), in a few numpy
     passes over the bytes of the Arrow array (the words are ASCII, separated by spaces), which
-    become the bytes of the result."""
-    if words.offset:  # a slice: its own buffers first
-        words = pa.concat_arrays([words])
+    become the bytes of the result; PREFIX_CHUNK characters' worth of rows at a time."""
+    offsets = np.frombuffer(words.buffers()[1], np.int32, len(words) + 1, words.offset * 4)
+    if words.offset or offsets[-1] - offsets[0] > PREFIX_CHUNK:
+        bounds = np.searchsorted(offsets, np.arange(offsets[0], offsets[-1], PREFIX_CHUNK), side="right") - 1
+        starts = sorted(set(bounds.tolist()) | {0})
+        # each part copied out of the batch, so that it starts at offset 0
+        parts = [pa.concat_arrays([words.slice(a, b - a)]) for a, b in zip(starts, starts[1:] + [len(words)])]
+        return pa.concat_arrays([_prefixes_of(part) for part in parts])
+    return _prefixes_of(words)
+
+
+def _prefixes_of(words: pa.Array) -> pa.Array:
+    """`word_prefixes` of an array with no offset."""
     validity, offsets_buffer, data_buffer = words.buffers()
     offsets = np.frombuffer(offsets_buffer, np.int32, len(words) + 1)
     data = np.frombuffer(data_buffer, np.uint8, offsets[-1]) if data_buffer is not None else np.zeros(0, np.uint8)
@@ -129,8 +142,7 @@ def word_prefixes(words: pa.Array) -> pa.Array:
     begins = np.zeros(len(data), bool)  # where a word begins: after a space, and where a row does
     separator = data == 32
     begins[1:] = separator[:-1]
-    starts = offsets[:-1][offsets[:-1] < offsets[1:]]
-    begins[starts] = True
+    begins[offsets[:-1][offsets[:-1] < offsets[1:]]] = True
     word_start = np.where(begins, position, 0)
     np.maximum.accumulate(word_start, out=word_start)
     kept = separator | (position - word_start <= PREFIX_LENGTH)
@@ -151,6 +163,9 @@ def create_table(table: str, columns: Sequence[tuple[str, str]]) -> None:
         cols += ['"_full_text" text', '"_hash" INTEGER']
     with connection.cursor() as cur:
         cur.execute(f"CREATE TABLE {qn(table)} ({', '.join(cols)})")
+
+
+COPY_CHUNK = 128 * 1024  # bytes of CSV handed to psycopg at a time
 
 
 def pg_text(value) -> str | None:
@@ -226,7 +241,9 @@ class Loader:
         arrays.append(pa.array(hashes, pa.int64()))
         out = pa.BufferOutputStream()
         arrow_csv.write_csv(pa.Table.from_arrays(arrays, names=self._csv_names), out, self._csv_options)
-        self.copy.write(memoryview(out.getvalue()))
+        data = memoryview(out.getvalue())
+        for start in range(0, len(data), COPY_CHUNK):  # psycopg copies what it is given into bytes
+            self.copy.write(data[start:start + COPY_CHUNK])
 
     def close(self, error: BaseException | None = None) -> None:
         try:
