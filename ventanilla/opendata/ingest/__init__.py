@@ -267,7 +267,8 @@ def _pass1_columnar(tab: files.TabularFile, ncol: int) -> _Pass1 | None:
     try:
         for batch in tab.columns(ncol):
             if batch.num_rows:
-                # no blank line before the last row, so the rows follow the header (row 1) without gaps
+                # no blank line anywhere (Arrow's reader refuses the file), so the rows follow the
+                # header, row 1, without gaps
                 seen.see(range(seen.rows + 2, seen.rows + 2 + batch.num_rows), batch.columns)
     except files.NotColumnar:
         return None
@@ -316,7 +317,6 @@ def _pass2_columnar(tab: files.TabularFile, ncol: int, builder: bitmaps.Builder,
     postgres = not tables.Loader.empty_text_is_null()
     stored_arrays = {i: pa.array(list(map(tables.pg_text, stored[i])), pa.string())
                      for i in low if i in stored} if postgres else {}
-    free = set(free_text)
     try:
         for batch in tab.columns(ncol):
             if not batch.num_rows:
@@ -334,7 +334,7 @@ def _pass2_columnar(tab: files.TabularFile, ncol: int, builder: bitmaps.Builder,
                     values.append(column)
                 else:
                     values.append(_convert(texts[i], convs[i]))
-            words = _free_words([texts[i] for i in free_text]) if free else None
+            words = _free_words([texts[i] for i in free_text]) if free_text else None
             yield values, words, hashes
     except files.NotColumnar as exc:  # the file was read by pass 1 the same way
         raise OpendataError(_("El CSV no se pudo leer: %s") % exc, field="upload") from None

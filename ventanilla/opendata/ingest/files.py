@@ -21,6 +21,7 @@ from typing import IO
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
@@ -322,8 +323,9 @@ class CsvFile(TabularFile):
         the csv module does (tests/opendata/test_ingest_columnar.py) but knows nothing of rows of
         another width, reads a blank line as a row of empty cells, like a row of delimiters only
         (which the csv module keeps and `batches` skips), and skips the first line, not the first
-        record. So it is used only where none of that can change the result: the header is the
-        first line and a whole record, every row has the header's width, and no row is all empty.
+        record; and it drops the LF of a quoted CRLF that straddles two blocks. So it is used only
+        where none of that can change the result: the header is the first line and a whole
+        record, every row has the header's width, no row is all empty and no value holds a CR.
         Anything else raises NotColumnar: before the first batch, or at the batch where it shows
         (then nothing read before may be used; a row longer than COLUMNAR_BLOCK and text that does
         not decode do the same)."""
@@ -358,6 +360,10 @@ class CsvFile(TabularFile):
                     return
                 if _has_empty_row(batch):
                     raise NotColumnar("a blank line or a row of empty cells")
+                if any(pc.any(pc.match_substring(c, "\r")).as_py() for c in batch.columns):
+                    # Arrow 26 drops the LF of a quoted CRLF whose CR ends a block ("uno\r\ndos"
+                    # read as "uno\rdos"); the csv module keeps both, and so does the row reader
+                    raise NotColumnar("a value holds a carriage return")
                 yield batch
         except (pa.ArrowException, UnicodeError, ValueError) as exc:
             raise NotColumnar(str(exc)[:200]) from None
