@@ -318,7 +318,7 @@ def _pass2_columnar(tab: files.TabularFile, ncol: int, builder: bitmaps.Builder,
     stored_arrays = {i: pa.array(list(map(tables.pg_text, stored[i])), pa.string())
                      for i in low if i in stored} if postgres else {}
     try:
-        for batch in tab.columns(ncol):
+        for batch in tab.columns(ncol, checked=False):  # pass 1 read the whole file with the checks
             if not batch.num_rows:
                 continue
             columns = batch.columns

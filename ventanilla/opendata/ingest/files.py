@@ -21,7 +21,6 @@ from typing import IO
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
@@ -297,6 +296,11 @@ def _has_empty_row(batch) -> bool:
     return bool(np.logical_and.reduce([c.is_null().to_numpy(zero_copy_only=False) for c in batch.columns]).any())
 
 
+def _holds_carriage_return(column) -> bool:
+    data = column.buffers()[2]  # the UTF-8 bytes of the column's values (CR is never part of another character)
+    return data is not None and bool((np.frombuffer(data, np.uint8) == 13).any())
+
+
 class CsvFile(TabularFile):
     kind = "csv"
 
@@ -316,7 +320,7 @@ class CsvFile(TabularFile):
                     return [c.strip() for c in row]
         raise OpendataError(_("El archivo está vacío."), field="upload", code="empty")
 
-    def columns(self, ncol: int) -> Iterator:
+    def columns(self, ncol: int, *, checked: bool = True) -> Iterator:
         """The rows after the header as Arrow record batches of `ncol` string columns (null for an
         empty cell), parsed by Arrow's CSV reader in C++ a block at a time: the same cells as
         `batches`, the rows numbered from 2 without gaps. Arrow quotes, unquotes and splits rows as
@@ -328,7 +332,8 @@ class CsvFile(TabularFile):
         record, every row has the header's width, no row is all empty and no value holds a CR.
         Anything else raises NotColumnar: before the first batch, or at the batch where it shows
         (then nothing read before may be used; a row longer than COLUMNAR_BLOCK and text that does
-        not decode do the same)."""
+        not decode do the same). `checked=False`: the file was read whole with the checks
+        before (pass 1), and they are skipped."""
         if not self.columnar or ncol < 2:  # one column: a line of spaces is a blank line to the csv module
             raise NotColumnar("not a plain file")
         number, row = getattr(self, "_header_record", (0, None))
@@ -358,12 +363,13 @@ class CsvFile(TabularFile):
                     batch = reader.read_next_batch()
                 except StopIteration:
                     return
-                if _has_empty_row(batch):
-                    raise NotColumnar("a blank line or a row of empty cells")
-                if any(pc.any(pc.match_substring(c, "\r")).as_py() for c in batch.columns):
-                    # Arrow 26 drops the LF of a quoted CRLF whose CR ends a block ("uno\r\ndos"
-                    # read as "uno\rdos"); the csv module keeps both, and so does the row reader
-                    raise NotColumnar("a value holds a carriage return")
+                if checked:
+                    if _has_empty_row(batch):
+                        raise NotColumnar("a blank line or a row of empty cells")
+                    if any(map(_holds_carriage_return, batch.columns)):
+                        # Arrow 26 drops the LF of a quoted CRLF whose CR ends a block ("uno\r\ndos"
+                        # read as "uno\rdos"); the csv module keeps both, and so does the row reader
+                        raise NotColumnar("a value holds a carriage return")
                 yield batch
         except (pa.ArrowException, UnicodeError, ValueError) as exc:
             raise NotColumnar(str(exc)[:200]) from None
