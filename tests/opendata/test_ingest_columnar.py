@@ -162,8 +162,8 @@ def crlf_at(offset: int) -> bytes:
 
 @pytest.mark.parametrize("blocks", [1, 2])
 def test_reader_gives_up_on_a_quoted_crlf_split_by_a_block_boundary(media, blocks):
-    """At the real block size, the CR of a quoted CRLF the last byte of the first (second) block:
-    where Arrow would read "uno\\rdos", the file goes to the row reader."""
+    """At the real block size, with the CR of a quoted CRLF as the last byte of the first (second)
+    block: where Arrow would read "uno\\rdos", the file goes to the row reader."""
     data = crlf_at(blocks * files.COLUMNAR_BLOCK - 1)
     name, tab = open_stored(data)
     try:
@@ -408,7 +408,7 @@ TYPED = ("folio,cantidad,importe,fecha_mx,fecha_iso,registro,funciona,codigo,not
 
 def test_typed_columns(dataset, blocks):
     body = TYPED + "".join(f"{n},{n},${n}.25,{1 + n % 28}/03/2024,2024-03-{1 + n % 28:02d},2024-03-01 {n % 24}:05,"
-                               f"{'sí' if n % 3 else 'no'},0{n},nota {n}\n" for n in range(6, 80))
+                           f"{'sí' if n % 3 else 'no'},0{n},nota {n}\n" for n in range(6, 80))
     snap, fast, _slow = load_both(dataset, body.encode())
     types = [f[3] for f in snap["fields"]]
     assert types == ["int", "int", "numeric", "date", "date", "timestamp", "bool", "text", "text"]

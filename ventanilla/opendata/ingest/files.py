@@ -338,6 +338,7 @@ class CsvFile(TabularFile):
             raise NotColumnar("not a plain file")
         number, row = getattr(self, "_header_record", (0, None))
         raw = default_storage.open(self.name, "rb")
+        reader = None
         try:
             first_line = raw.read(COLUMNAR_BLOCK).split(b"\n", 1)[0].split(b"\r", 1)[0]
             try:
@@ -374,6 +375,8 @@ class CsvFile(TabularFile):
         except (pa.ArrowException, UnicodeError, ValueError) as exc:
             raise NotColumnar(str(exc)[:200]) from None
         finally:
+            if reader is not None:
+                reader.close()  # before its file: Arrow may still be reading ahead from it
             raw.close()
 
     def rows(self):
