@@ -369,7 +369,8 @@ class CsvFile(TabularFile):
                         raise NotColumnar("a blank line or a row of empty cells")
                     if any(map(_holds_carriage_return, batch.columns)):
                         # Arrow 26 drops the LF of a quoted CRLF whose CR ends a block ("uno\r\ndos"
-                        # read as "uno\rdos"); the csv module keeps both, and so does the row reader
+                        # read as "uno\rdos"; apache/arrow#51368); the csv module keeps both, and so
+                        # does the row reader
                         raise NotColumnar("a value holds a carriage return")
                 yield batch
         except (pa.ArrowException, UnicodeError, ValueError) as exc:
