@@ -21,16 +21,7 @@ from ventanilla.opendata.datastore import bitmaps, tables
 from ventanilla.opendata.ingest import files
 from ventanilla.opendata.models import DataField, Resource, ResourceVersion
 
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return Path(settings.MEDIA_ROOT)
-
-
-@pytest.fixture
-def dataset(department):
-    return services.create_dataset(by=None, data={"owner_org": department, "title": "Luminarias de Torreón"})
+from .test_ingest import dataset, media  # noqa: F401  (fixtures; media is autouse there)
 
 
 def stored_files(media: Path) -> list[Path]:
@@ -260,18 +251,24 @@ def _reader_property(example, outcomes: list[str], monkeypatch) -> None:
         outcomes.append(compare_readers(data, "x.tsv" if delimiter == "\t" else "x.csv"))
 
 
-def test_readers_agree_on_files_written_by_csv_writer(media, monkeypatch):
-    """Grids written by csv.writer (every quoting mode, delimiter, line end and encoding): whenever
-    the columnar reader does not give up, its cells are the csv module's, its rows 2, 3, … And it
-    gives up seldom enough that the comparison means something."""
+def _reader_outcomes(monkeypatch, *, malformed: bool) -> list[str]:
+    """`_reader_property` over 150 generated files; each one's outcome ("columnar"/"fallback")."""
     outcomes: list[str] = []
 
     @hsettings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(example=csv_text(malformed=False))
+    @given(example=csv_text(malformed=malformed))
     def check(example):
         _reader_property(example, outcomes, monkeypatch)
 
     check()
+    return outcomes
+
+
+def test_readers_agree_on_files_written_by_csv_writer(media, monkeypatch):
+    """Grids written by csv.writer (every quoting mode, delimiter, line end and encoding): whenever
+    the columnar reader does not give up, its cells are the csv module's, its rows 2, 3, … And it
+    gives up seldom enough that the comparison means something."""
+    outcomes = _reader_outcomes(monkeypatch, malformed=False)
     # a quarter to a half are read column by column (QUOTE_NONE, rows of empty cells, odd headers
     # and unquoted CRs give the rest up)
     assert outcomes.count("columnar") >= len(outcomes) // 6, outcomes
@@ -282,14 +279,7 @@ def test_readers_agree_on_malformed_files(media, monkeypatch):
     """The same with hand-made damage: quotes inside fields, text after a closing quote, blank
     lines and lines of spaces or delimiters anywhere, rows of another width, a header that spans
     lines or is not the first line, an unclosed quote."""
-    outcomes: list[str] = []
-
-    @hsettings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(example=csv_text(malformed=True))
-    def check(example):
-        _reader_property(example, outcomes, monkeypatch)
-
-    check()
+    outcomes = _reader_outcomes(monkeypatch, malformed=True)
     assert "columnar" in outcomes and outcomes.count("fallback") >= len(outcomes) // 4, outcomes
     assert stored_files(media) == []
 

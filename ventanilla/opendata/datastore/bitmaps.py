@@ -117,7 +117,7 @@ class Builder:
     the text each batch holds (column by column, rows in `_id` order), and the longest value of
     each column (`max_len`). A column is dropped once it has MAX_VALUES distinct values besides
     the empty one, or a value longer than MAX_VALUE_LENGTH. When the types are known, `low` tells
-    which of the remaining columns get bitmaps and `save` writes theirs, keyed by the values the
+    which of the remaining columns get bitmaps and `serialize` and `write` store theirs, keyed by the values the
     engine stores.
 
     The work per value is in C: a value gets a small code the first time it is looked up (a
@@ -249,15 +249,11 @@ class Builder:
         excluded = set(exclude)
         return [i for i in self.codes if kinds[i] in INDEXED_KINDS and i not in excluded]
 
-    def save(self, table: str, columns: Sequence[tuple[int, str, str, Callable[[str], Any]]]) -> list[str]:
-        """Writes the value bitmaps of `columns` (position, id, kind and the conversion of the
-        text to the stored value), and the word bitmaps of the text columns among them, to
-        `<table>_ix`; returns the ids of those columns."""
-        return self.write(table, self.serialize(columns), columns)
-
     def serialize(self, columns: Sequence[tuple[int, str, str, Callable[[str], Any]]]) -> list[tuple[str, str, bytes]]:
-        """`save`'s rows, computed without touching the database (the ingestion does this while
-        PostgreSQL builds the table's indexes)."""
+        """The rows of `<table>_ix` for `columns` (position, id, kind and the conversion of the
+        text to the stored value): their value bitmaps and the word bitmaps of the text columns
+        among them, computed without touching the database (the ingestion does this while the
+        engine builds the table's indexes); `write` stores them."""
         self._flush()
         words: dict[str, BitMap] = {}
         rows: list[tuple[str, str, bytes]] = []
