@@ -318,9 +318,9 @@ def _load(dataset, content: bytes, filename: str, *, rows_only: bool, previous: 
 
 
 def snapshot(version: ResourceVersion) -> dict:
-    """Everything a load leaves: the table's rows (every column, `_full_text`, `_hash` and on
-    PostgreSQL `_prefixes` included), its bitmaps, its indexes, the data dictionary and the
-    version's fields."""
+    """Everything a load leaves: the table's rows (every column, `_full_text` and `_hash`
+    included), its bitmaps (on PostgreSQL the free words' prefix bitmaps too), its indexes, the
+    data dictionary and the version's fields."""
     table = version.table_name
     assert table
     qn = tables.qn

@@ -25,8 +25,10 @@ begins with w, i.e. exactly the union of
 
 * the bitmaps of the low-cardinality values that have a word beginning with w (the values and
   their words are few: thousands, not millions), and
-* the rows the engine's full-text index finds for "_w" prefix (usually none or few: identifiers
-  and descriptions seldom hold the words people search for).
+* the rows with a free-text word beginning with w: on PostgreSQL from the bitmaps of the words'
+  first PREFIX_LENGTH characters (`PrefixBuilder`; for a longer w, the rows of its prefix are
+  checked against `_full_text`), or from a GIN over the whole words where prefixes would not
+  part them well; on SQLite from FTS5 ("_w" prefix).
 
 The SQL path (sorting by several columns or one without bitmaps, per-column `q`, `distinct`)
 asks the engine, for each word, for the rows whose free-text words match "_w*" or whose value in
@@ -37,7 +39,8 @@ existed (`version.bitmaps` is None) keep the plain words and the SQL path.
 
 Memory stays bounded: pass 1 keeps at most `MAX_VALUES` values a column and their bitmaps (a
 column with more keeps the values of the codes it had, to read its first batches back), and the
-codes of at most FLUSH_CELLS cells before it folds them into the bitmaps."""
+codes of at most FLUSH_CELLS cells before it folds them into the bitmaps; pass 2 at most
+MAX_PREFIXES prefix bitmaps of at most MAX_PREFIX_CELLS rows in all (or none, and a GIN)."""
 
 from __future__ import annotations
 
@@ -65,6 +68,16 @@ FLUSH_CELLS = 1 << 22  # codes gathered before they are folded into bitmaps (8 M
 INDEXED_KINDS = frozenset({"text", "int", "date", "timestamp", "bool"})
 FREE_MARK = "_"
 WORDS = "_words"  # the `col` of word bitmaps in `<table>_ix` (no data column id starts with "_")
+PREFIX_LENGTH = 5  # PostgreSQL: the characters of a free-text word (after FREE_MARK) in its prefix
+PREFIX_SAMPLE_ROWS = 2_000  # rows sampled to judge the prefixes, at least (all of a smaller table) ...
+PREFIX_SAMPLE_CHARS = 64_000  # ... unless their words come to more than this
+MAX_PREFIX_CANDIDATES = 20_000  # rows a search for one word may have to check, about 10 ms
+PREFIXES = "_prefixes"  # the `col` of free-text prefix bitmaps (PrefixBuilder)
+PREFIX_BITMAPS = "bitmaps"  # `version.bitmaps["word_index"]` "bitmaps:<length>": PrefixBuilder's
+MAX_PREFIXES = 100_000
+MAX_PREFIX_CELLS = 1 << 24  # (row, prefix) pairs: at most 32 MB of bitmaps
+MAX_LISTED_IDS = 100_000  # rows checked by primary key; more are checked by one scan
+PREFIX_FLUSH_CELLS = 1 << 17  # pairs gathered before they are folded into bitmaps (1 MB; 3 MB while folded)
 NULL = ""  # the key of NULL (an empty text cell is stored as NULL, so no value has this key)
 WORD_END = "{"  # sorts after every character of a folded word ([a-z0-9]): the end of a prefix range
 # `version.bitmaps["words"]`: `_full_text` holds only the marked words of the columns without
@@ -110,6 +123,33 @@ def _look_up(codes: defaultdict[str, int], values: Sequence[str]):
 
 def _arrow_longest(column) -> int:
     return pc.max(pc.utf8_length(column)).as_py() or 0
+
+
+def _fold(bitmaps: dict[int, BitMap], codes: np.ndarray, ids: np.ndarray, limit: int | None = None) -> bool:
+    """Adds each id to the bitmap of its code (`bitmaps`: code -> ids), ids in ascending order:
+    a stable sort groups the ids of each code, still ascending, into a slice that becomes a
+    roaring bitmap in one call. With a `limit` on the codes, nothing is added (and False is
+    returned) when there would be more."""
+    if not len(codes):
+        return True
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    starts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+    bounds = [0, *starts.tolist(), len(ordered)]
+    distinct = ordered[bounds[:-1]].tolist()
+    del ordered
+    if limit is not None and len(bitmaps) + len(distinct) > limit:
+        if len(bitmaps) + sum(code not in bitmaps for code in distinct) > limit:
+            return False
+    grouped = ids[order].astype(np.uint32, copy=False)
+    del order
+    for code, start, end in zip(distinct, bounds, bounds[1:]):
+        bm = BitMap(array("I", grouped[start:end].tobytes()))
+        if code in bitmaps:
+            bitmaps[code] |= bm
+        else:
+            bitmaps[code] = bm
+    return True
 
 
 class Builder:
@@ -227,19 +267,7 @@ class Builder:
             return
         for i, pending in self.pending.items():
             codes = np.concatenate(pending)
-            ids = np.argsort(codes, kind="stable").astype(np.uint32)  # positions, grouped by code
-            ids += np.uint32(self.first_pending)
-            counts = np.bincount(codes)
-            ends = np.cumsum(counts).tolist()
-            sizes = counts.tolist()
-            bitmaps = self.bitmaps[i]
-            for code in np.flatnonzero(counts).tolist():
-                end = ends[code]
-                bm = BitMap(array("I", ids[end - sizes[code]:end].tobytes()))
-                if code in bitmaps:
-                    bitmaps[code] |= bm
-                else:
-                    bitmaps[code] = bm
+            _fold(self.bitmaps[i], codes, np.arange(self.first_pending, self.first_pending + len(codes), dtype=np.uint32))
             pending.clear()
         self.first_pending = self.next_id
         self.rows_pending = 0
@@ -307,6 +335,174 @@ class Builder:
         return [name for _i, name, _kind, _convert in columns]
 
 
+# --- Free-text prefixes (PostgreSQL) -------------------------------------------------------
+
+# A prefix as a number: its characters ([a-z0-9], folded) as base-37 digits 1..36, padded with 0
+# to PREFIX_LENGTH digits, so that prefixes need no dictionary while the rows are read (37^5 <
+# 2^32), and code 0 is no prefix at all (a lone mark).
+PREFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+_DIGITS = np.zeros(256, np.uint32)
+_DIGITS[np.frombuffer(PREFIX_ALPHABET.encode(), np.uint8)] = np.arange(1, len(PREFIX_ALPHABET) + 1, dtype=np.uint32)
+PREFIX_CHUNK = 1 << 20  # bytes of words cut at a time (the numpy passes take about 30 bytes a byte)
+
+
+def prefix_codes(words: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The prefix of each free-text word of a batch of `_full_text` values (null: no words), as
+    (codes, row positions in the batch), both uint32, in row order: each word cut to its first
+    PREFIX_LENGTH characters after FREE_MARK ("_inf _0000123" gives the codes of "inf" and
+    "00001"), found by numpy passes over the bytes of the Arrow array (the words are ASCII; the
+    mark begins each of them and nothing else), PREFIX_CHUNK bytes' worth of rows at a time."""
+    if words.null_count:
+        words = words.fill_null("")
+    offsets = np.frombuffer(words.buffers()[1], np.int32, len(words) + 1, words.offset * 4).astype(np.int64)
+    data_buffer = words.buffers()[2]
+    if data_buffer is None or offsets[-1] == offsets[0]:
+        return np.zeros(0, np.uint32), np.zeros(0, np.uint32)
+    data = np.frombuffer(data_buffer, np.uint8, offsets[-1] - offsets[0], offsets[0])
+    offsets -= offsets[0]
+    bounds = np.unique(np.searchsorted(offsets, np.arange(0, offsets[-1], PREFIX_CHUNK), side="right") - 1)
+    codes, rows = [], []
+    for first, last in zip(bounds.tolist(), [*bounds[1:].tolist(), len(words)]):
+        start, stop = offsets[first], offsets[last]
+        part = data[start:stop]
+        marks = np.flatnonzero(part == ord(FREE_MARK))
+        code = np.zeros(len(marks), np.uint32)
+        going = np.ones(len(marks), bool)  # the word has not ended before this character
+        for k in range(1, PREFIX_LENGTH + 1):
+            at = marks + k
+            digit = _DIGITS[part[np.minimum(at, len(part) - 1)]]
+            going &= (at < len(part)) & (digit > 0)  # a space, the next mark or the end: the word ended
+            code = code * np.uint32(len(PREFIX_ALPHABET) + 1) + np.where(going, digit, 0).astype(np.uint32)
+        found = code > 0
+        codes.append(code[found])
+        rows.append((np.searchsorted(offsets, marks[found] + start, side="right") - 1).astype(np.uint32))
+    return np.concatenate(codes), np.concatenate(rows)
+
+
+def prefix_text(code: int) -> str:
+    """The prefix a code stands for (prefix_codes)."""
+    chars = []
+    for _k in range(PREFIX_LENGTH):
+        code, digit = divmod(code, len(PREFIX_ALPHABET) + 1)
+        if digit:
+            chars.append(PREFIX_ALPHABET[digit - 1])
+    return "".join(reversed(chars))
+
+
+class WordSample:
+    """A uniform random sample of a table's rows' words, kept while the rows are written without
+    knowing how many there will be: the rows whose fingerprint is a multiple of `every` (the
+    fingerprints are 64-bit mixes, so that is a random and repeatable choice), `every` doubling
+    whenever the sample grows past twice PREFIX_SAMPLE_ROWS rows or PREFIX_SAMPLE_CHARS
+    characters, so it stays small in memory whatever the table."""
+
+    def __init__(self) -> None:
+        self.every = 1
+        self.rows = 0
+        self.chars = 0
+        self.kept: list[tuple[int, str]] = []  # (fingerprint, words or "")
+
+    def add(self, hashes: Sequence[int], words: pa.Array) -> None:
+        self.rows += len(hashes)
+        fps = np.asarray(hashes, dtype=np.int64)
+        chosen = np.flatnonzero(fps % self.every == 0)
+        for fp, text in zip(fps[chosen].tolist(), words.take(chosen).to_pylist()):
+            self.kept.append((fp, text or ""))
+            self.chars += len(text or "")
+        while len(self.kept) > 2 * PREFIX_SAMPLE_ROWS or self.chars > PREFIX_SAMPLE_CHARS:
+            self.every *= 2
+            self.kept = [(h, w) for h, w in self.kept if h % self.every == 0]
+            self.chars = sum(len(w) for _h, w in self.kept)
+
+    def words(self) -> list[str]:
+        return [w for _h, w in self.kept]
+
+
+def prefixes_part_words(sample: Sequence[str], rows: int) -> bool:
+    """Whether the prefixes find a word quickly: among the words longer than a prefix
+    in a random sample of the table's rows (`sample`: their `_full_text`, of `rows` rows), the
+    rows a search for one word would check in vain, those with its prefix but another word
+    (n − n/d for a prefix of n words, d of them distinct), scaled to the table, stay under
+    MAX_PREFIX_CANDIDATES for every prefix."""
+    if not sample:
+        return True
+    cut = PREFIX_LENGTH + 1  # with the mark
+    seen: dict[str, int] = defaultdict(int)
+    distinct: dict[str, set[str]] = defaultdict(set)
+    for text in sample:
+        for word in text.split():
+            if len(word) > cut:
+                seen[word[:cut]] += 1
+                distinct[word[:cut]].add(word)
+    wasted = max((n - n / len(distinct[p]) for p, n in seen.items()), default=0)
+    return wasted * rows / len(sample) < MAX_PREFIX_CANDIDATES
+
+
+class PrefixBuilder:
+    """PostgreSQL, pass 2: the bitmap of the rows of each prefix of the free-text words (each word
+    cut to its first PREFIX_LENGTH characters, `prefix_codes`), stored in `<table>_ix` under
+    `PREFIXES` (the token is the prefix, without FREE_MARK). They take the place of a GIN: a
+    search word of at most PREFIX_LENGTH characters is answered by the bitmaps of the prefixes
+    that begin with it, exactly; a longer one by the bitmap of its own prefix, whose rows are
+    checked against `_full_text` (`matching`, `free_word_condition`). The client groups the
+    words while the server stores the rows, instead of the server after it has stored them all.
+
+    Whether the prefixes part the words well enough for that is judged on a random sample of the
+    rows' words (`word_index`, prefixes_part_words). When they do not, or when there are more
+    than MAX_PREFIXES prefixes or MAX_PREFIX_CELLS (row, prefix) pairs (the bitmaps would take
+    more memory than a load may: at most two bytes a pair, and about a hundred a prefix), the
+    bitmaps are dropped and the server builds a GIN over the whole words ("words")."""
+
+    def __init__(self) -> None:
+        self.bitmaps: dict[int, BitMap] = {}  # prefix code -> ids
+        self.pending: list[tuple[np.ndarray, np.ndarray]] = []  # (codes, ids) since the last fold
+        self.pending_cells = self.cells = 0
+        self.sample = WordSample()
+        self.overflowed = False
+
+    def add(self, ids: range, words: pa.Array, hashes: Sequence[int]) -> None:
+        """One batch: its rows' ids, `_full_text` values (null: no words) and fingerprints."""
+        if self.overflowed:
+            return
+        self.sample.add(hashes, words)
+        codes, rows = prefix_codes(words)
+        rows += np.uint32(ids.start)
+        self.pending.append((codes, rows))
+        self.pending_cells += len(codes)
+        self.cells += len(codes)
+        if self.pending_cells >= PREFIX_FLUSH_CELLS or self.cells > MAX_PREFIX_CELLS:
+            self._flush()
+
+    def _flush(self) -> None:
+        pending, self.pending, self.pending_cells = self.pending, [], 0
+        codes = np.concatenate([c for c, _i in pending]) if pending else None
+        ids = np.concatenate([i for _c, i in pending]) if pending else None
+        del pending  # the parts, once joined
+        folded = self.cells <= MAX_PREFIX_CELLS and (codes is None or _fold(self.bitmaps, codes, ids, MAX_PREFIXES))
+        if not folded:
+            self.overflowed = True
+            self.bitmaps, self.sample = {}, WordSample()
+
+    def word_index(self) -> str:
+        """`version.bitmaps["word_index"]`: "bitmaps:<length>" when the prefix bitmaps serve,
+        "words" when the server must build a GIN over the whole words."""
+        if not self.overflowed:
+            self._flush()
+        if not self.overflowed and prefixes_part_words(self.sample.words(), self.sample.rows):
+            return f"{PREFIX_BITMAPS}:{PREFIX_LENGTH}"
+        return "words"
+
+    def serialize(self) -> list[tuple[str, str, bytes]]:
+        """The rows of `<table>_ix` (Builder.write stores them with the value bitmaps)."""
+        self._flush()
+        rows = []
+        for code, bm in self.bitmaps.items():
+            bm.run_optimize()
+            rows.append((PREFIXES, prefix_text(code), bm.serialize()))
+        self.bitmaps = {}
+        return rows
+
+
 # --- Queries --------------------------------------------------------------------------------
 
 
@@ -330,15 +526,74 @@ def free_word_argument(word: str) -> str:
     return f'"{FREE_MARK}{word}"*'
 
 
-def free_word_condition(table: str, word: str, *, word_index: str | None) -> tuple[str, list[str]]:
+def prefix_bitmap_length(word_index: str | None) -> int | None:
+    """The prefix length of a table whose free-text words are indexed by prefix bitmaps
+    (PrefixBuilder, "bitmaps:<length>"); None for the other layouts."""
+    if word_index and word_index.startswith(PREFIX_BITMAPS + ":"):
+        return int(word_index.partition(":")[2])
+    return None
+
+
+def _prefix_clause(word: str, length: int) -> tuple[str, list[str]]:
+    """The condition on `<table>_ix` for the prefix bitmaps a free-text word beginning with
+    `word` has: those of the prefixes beginning with it, or of its own prefix when it is longer."""
+    if len(word) <= length:
+        return "(col = %s AND token >= %s AND token < %s)", [PREFIXES, word, word + WORD_END]
+    return "(col = %s AND token = %s)", [PREFIXES, word[:length]]
+
+
+def _prefix_candidates(tokens: Iterable[tuple[str, bytes]], word: str, length: int) -> BitMap:
+    """The rows of the prefix bitmaps among `tokens` that `word` needs (_prefix_clause): exactly
+    the rows with a free-text word beginning with `word` when it is no longer than a prefix."""
+    return _union(bits for token, bits in tokens if token.startswith(word[:length]))
+
+
+def _full_word_check(word: str) -> tuple[str, str]:
+    """The condition that a row's `_full_text` (its marked words, separated by spaces) has a word
+    beginning with `word`, and its parameter."""
+    return "strpos(' ' || _full_text, %s) > 0", f" {FREE_MARK}{word}"
+
+
+def _checked(table: str, word: str, candidates: BitMap, length: int) -> BitMap:
+    """The `candidates` (rows with a free-text word having `word`'s prefix) that have a free-text
+    word beginning with all of `word`: read by primary key, or by one scan when there are more
+    than MAX_LISTED_IDS (then the scan costs less than the lookups)."""
+    if len(word) <= length or not candidates:
+        return candidates
+    condition, needle = _full_word_check(word)
+    with connection.cursor() as cur:
+        if len(candidates) <= MAX_LISTED_IDS:
+            cur.execute(f"SELECT _id FROM {qn(table)} WHERE _id = ANY(%s::bigint[]) AND {condition}",
+                        [list(candidates), needle])
+        else:
+            cur.execute(f"SELECT _id FROM {qn(table)} WHERE {condition}", [needle])
+        return BitMap(r[0] for r in cur.fetchall()) & candidates
+
+
+def free_word_condition(table: str, word: str, *, word_index: str | None) -> tuple[str, list[Any]]:
     """The SQL condition (on `table`, unaliased) and its parameters for the rows whose free-text
-    words include one beginning with `word`. `word_index`: PostgreSQL's GIN (tables.py), over
-    the words' first characters ("prefixes:<length>": it finds the candidates, and `_full_text`,
-    the words with a space before each, tells which of them have the whole word's beginning) or
-    over the whole words ("words"); None: a table loaded before, with a tsvector `_full_text`."""
+    words include one beginning with `word`. `word_index` on PostgreSQL: "bitmaps:<length>", the
+    prefix bitmaps (PrefixBuilder; the rows they give, as one array parameter, and `_full_text`
+    checked when the word is longer than a prefix; a scan of `_full_text` when they are more
+    than MAX_LISTED_IDS); "words", a GIN over the whole words; "prefixes:<length>", a GIN over
+    the words' first characters in `_prefixes` (tables loaded before the prefix bitmaps: it finds
+    the candidates, and `_full_text` tells which of them have the whole word's beginning); None,
+    a table loaded before those, with a tsvector `_full_text`."""
     if not is_postgres():
         f = qn(fts_table(table))
         return f"_id IN (SELECT rowid FROM {f} WHERE {f} MATCH %s)", [free_word_argument(word)]
+    length = prefix_bitmap_length(word_index)
+    if length is not None:
+        clause, args = _prefix_clause(word, length)
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT token, bits FROM {qn(index_table(table))} WHERE {clause}", args)
+            candidates = _prefix_candidates(((t, bytes(b)) for t, b in cur.fetchall()), word, length)
+        condition, needle = _full_word_check(word)
+        if len(candidates) > MAX_LISTED_IDS:
+            return condition, [needle]
+        if len(word) <= length:
+            return "_id = ANY(%s::bigint[])", [list(candidates)]
+        return f"(_id = ANY(%s::bigint[]) AND {condition})", [list(candidates), needle]
     if word_index and word_index.startswith("prefixes:"):
         length = int(word_index.partition(":")[2])
         return ("(_prefixes @@ %s::tsquery AND strpos(' ' || _full_text, %s) > 0)",
@@ -426,8 +681,9 @@ def matching(table: str, filters: Sequence[tuple[str, list[Any]]], words: Sequen
              free_text: bool, word_index: str | None = None) -> BitMap:
     """The ids of the rows where every filter column holds one of its values and every word
     begins a word of the row. `free_text`: the table has text columns without bitmaps (their
-    words are looked up in the engine's full-text index; `word_index`: free_word_condition). One
-    query reads every bitmap needed."""
+    words are found by the prefix bitmaps, or looked up in the engine's full-text index;
+    `word_index`: free_word_condition). One query reads every bitmap needed."""
+    length = prefix_bitmap_length(word_index) if free_text and is_postgres() else None
     clauses, args = [], []
     for column, values in filters:
         keys = list(dict.fromkeys(key(v) for v in values))
@@ -436,6 +692,10 @@ def matching(table: str, filters: Sequence[tuple[str, list[Any]]], words: Sequen
     for w in words:
         clauses.append("(col = %s AND token >= %s AND token < %s)")
         args.extend([WORDS, w, w + WORD_END])
+        if length is not None:
+            clause, clause_args = _prefix_clause(w, length)
+            clauses.append(clause)
+            args.extend(clause_args)
     if not clauses:
         raise ValueError("nothing to match")
     with connection.cursor() as cur:
@@ -462,11 +722,19 @@ def matching(table: str, filters: Sequence[tuple[str, list[Any]]], words: Sequen
         if not result:
             return result
         result &= other
-    # Free-text lookups last: they are engine queries, skipped once nothing can match.
+    # Free-text words last: their rows may have to be checked in the table, or looked up in the
+    # engine's index, which is skipped once nothing can match.
+    prefix_tokens = by_column.get(PREFIXES, [])
     for w, low in pending_words:
         if result is not None and not result:
             return result
-        found_words = low | _free_ids(table, w, word_index)
+        if length is None:
+            found_words = low | _free_ids(table, w, word_index)
+        else:
+            candidates = _prefix_candidates(prefix_tokens, w, length) - low  # rows of `low` match already
+            if result is not None:
+                candidates &= result
+            found_words = low | _checked(table, w, candidates, length)
         result = found_words if result is None else result & found_words
     return result if result is not None else BitMap()
 

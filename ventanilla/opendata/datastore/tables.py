@@ -8,19 +8,13 @@ The engine-specific parts are small and side by side here:
 
 * PostgreSQL: `COPY ... FROM STDIN (FORMAT csv)` (psycopg 3) to load, each batch written as CSV
   by Arrow in C++ (`Loader`), the primary key added afterwards (a sorted build costs about 60 %
-  of keeping it up to date row by row); b-tree indexes
-  `(column NULLS FIRST, _id)`. Full text: `_full_text` is text, and `_prefixes` a `tsvector` of
-  each word cut to its first `PREFIX_LENGTH` characters (`word_prefixes`). A GIN's build costs
-  about 2 µs per distinct word, so one over the words of a column of identifiers (a million
-  folios, a million words) takes 2.5 s, longer than the rest of the indexes; over their prefixes
-  it takes a third of that, and a word is then looked up by its prefix and the rows found checked
-  against `_full_text` (`bitmaps.free_word_condition`). That is only quick while few rows share a
-  prefix without sharing the word: identifiers that begin alike ("INF2025000123") all have one
-  prefix. The loader keeps a random sample of the rows' words (`WordSample`), and `finish_table`
-  judges the prefixes on it (`prefixes_part_words`) and builds the GIN over them when they part
-  the words well, over the whole words (`_full_text::tsvector`) otherwise;
-  `version.bitmaps["word_index"]` says which. Tables loaded before kept a `tsvector`
-  `_full_text` with the GIN on it (no "word_index").
+  of keeping it up to date row by row); b-tree indexes `(column NULLS FIRST, _id)`. Full text:
+  `_full_text` is text. Its words are found by the bitmaps of their prefixes, which the
+  ingestion builds while the rows are copied (bitmaps.PrefixBuilder), so the server builds no
+  index for them; where prefixes would not part the words well, `finish_table` builds a GIN over
+  the whole words (`_full_text::tsvector`). `version.bitmaps["word_index"]` says which. Tables
+  loaded before kept a `tsvector` `_prefixes` with a GIN over it ("prefixes:<length>") or a
+  `tsvector` `_full_text` with the GIN on it (no "word_index"), and are still searched so.
 * SQLite: `executemany` in the surrounding transaction; an external-content FTS5 table
   `<table>_fts` over `_full_text`; plain indexes (SQLite appends the rowid, i.e. `_id`).
 
@@ -31,7 +25,6 @@ gives the same rows in the same order on both engines."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
@@ -53,10 +46,6 @@ TABLE_NAME = re.compile(r"^ds_[0-9a-f]{32}$")
 COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAX_INDEXED_COLUMNS = 20
 MAX_INDEXED_TEXT = 500  # longer text values are not indexed (PostgreSQL b-tree rows must stay small)
-PREFIX_LENGTH = 5  # PostgreSQL: the characters of a word (after bitmaps.FREE_MARK) in `_prefixes`
-PREFIX_SAMPLE_ROWS = 2_000  # rows sampled to judge the prefixes, at least (all of a smaller table) ...
-PREFIX_SAMPLE_CHARS = 64_000  # ... unless their words come to more than this
-MAX_PREFIX_CANDIDATES = 20_000  # rows a search for one word may have to check, about 10 ms
 
 
 def is_postgres() -> bool:
@@ -115,50 +104,13 @@ def full_text_value(words: str) -> str:
     return " ".join(kept)
 
 
-PREFIX_CHUNK = 64 * 1024  # characters cut at a time (the numpy passes take about ten bytes a character)
-
-
-def word_prefixes(words: pa.Array) -> pa.Array:
-    """PostgreSQL's `_prefixes` of a batch of `_full_text` values (null: no words): each word cut
-    to the mark and PREFIX_LENGTH characters ("_inf _0000123" → "_inf _00001"), in a few numpy
-    passes over the bytes of the Arrow array (the words are ASCII, separated by spaces), which
-    become the bytes of the result; PREFIX_CHUNK characters' worth of rows at a time."""
-    offsets = np.frombuffer(words.buffers()[1], np.int32, len(words) + 1, words.offset * 4)
-    if words.offset or offsets[-1] - offsets[0] > PREFIX_CHUNK:
-        bounds = np.searchsorted(offsets, np.arange(offsets[0], offsets[-1], PREFIX_CHUNK), side="right") - 1
-        starts = sorted(set(bounds.tolist()) | {0})
-        # each part copied out of the batch, so that it starts at offset 0
-        parts = [pa.concat_arrays([words.slice(a, b - a)]) for a, b in zip(starts, starts[1:] + [len(words)])]
-        return pa.concat_arrays([_prefixes_of(part) for part in parts])
-    return _prefixes_of(words)
-
-
-def _prefixes_of(words: pa.Array) -> pa.Array:
-    """`word_prefixes` of an array with no offset."""
-    validity, offsets_buffer, data_buffer = words.buffers()
-    offsets = np.frombuffer(offsets_buffer, np.int32, len(words) + 1)
-    data = np.frombuffer(data_buffer, np.uint8, offsets[-1]) if data_buffer is not None else np.zeros(0, np.uint8)
-    position = np.arange(len(data), dtype=np.int32)
-    begins = np.zeros(len(data), bool)  # where a word begins: after a space, and where a row does
-    separator = data == 32
-    begins[1:] = separator[:-1]
-    begins[offsets[:-1][offsets[:-1] < offsets[1:]]] = True
-    word_start = np.where(begins, position, 0)
-    np.maximum.accumulate(word_start, out=word_start)
-    kept = separator | (position - word_start <= PREFIX_LENGTH)
-    ends = np.zeros(len(data) + 1, np.int32)
-    np.cumsum(kept, out=ends[1:])
-    return pa.StringArray.from_buffers(len(words), pa.py_buffer(ends[offsets]), pa.py_buffer(data[kept].tobytes()),
-                                       validity, words.null_count)
-
-
 def create_table(table: str, columns: Sequence[tuple[str, str]]) -> None:
     """The table, without its primary key on PostgreSQL (`finish_table` adds it)."""
     types = PG_TYPES if is_postgres() else SQLITE_TYPES
     pk = "bigint NOT NULL" if is_postgres() else "INTEGER PRIMARY KEY"
     cols = [f'"_id" {pk}'] + [f"{qn(name)} {types[kind]}" for name, kind in columns]
     if is_postgres():
-        cols += ['"_full_text" text COLLATE "C"', '"_prefixes" tsvector', '"_hash" bigint']
+        cols += ['"_full_text" text COLLATE "C"', '"_hash" bigint']
     else:
         cols += ['"_full_text" text', '"_hash" INTEGER']
     with connection.cursor() as cur:
@@ -192,8 +144,7 @@ class Loader:
 
     def __init__(self, table: str, columns: Sequence[str], text_columns: Iterable[str] = ()):
         self.table = table
-        self.names = ["_id", *columns, "_full_text", *(["_prefixes"] if is_postgres() else []), "_hash"]
-        self.sample = WordSample()  # PostgreSQL: the rows' words, to choose the word index
+        self.names = ["_id", *columns, "_full_text", "_hash"]
         self.cursor = connection.cursor()
         self.copy = None
         if is_postgres():
@@ -233,11 +184,7 @@ class Loader:
             if not isinstance(column, pa.Array):
                 column = pa.array(column if all(map(_is_text, column)) else list(map(pg_text, column)), pa.string())
             arrays.append(column)
-        if words is None:
-            arrays += [pa.nulls(rows, pa.string())] * 2
-        else:
-            self.sample.add(hashes, words)
-            arrays += [words, word_prefixes(words)]
+        arrays.append(pa.nulls(rows, pa.string()) if words is None else words)
         arrays.append(pa.array(hashes, pa.int64()))
         out = pa.BufferOutputStream()
         arrow_csv.write_csv(pa.Table.from_arrays(arrays, names=self._csv_names), out, self._csv_options)
@@ -260,61 +207,12 @@ def _is_text(value) -> bool:
     return value is None or type(value) is str
 
 
-class WordSample:
-    """A uniform random sample of a table's rows' words, kept while the rows are written without
-    knowing how many there will be: the rows whose fingerprint is a multiple of `every` (the
-    fingerprints are 64-bit mixes, so that is a random and repeatable choice), `every` doubling
-    whenever the sample grows past twice PREFIX_SAMPLE_ROWS rows or PREFIX_SAMPLE_CHARS
-    characters, so it stays small in memory whatever the table."""
-
-    def __init__(self) -> None:
-        self.every = 1
-        self.rows = 0
-        self.chars = 0
-        self.kept: list[tuple[int, str]] = []  # (fingerprint, words or "")
-
-    def add(self, hashes: Sequence[int], words: pa.Array) -> None:
-        self.rows += len(hashes)
-        fps = np.asarray(hashes, dtype=np.int64)
-        chosen = np.flatnonzero(fps % self.every == 0)
-        for fp, text in zip(fps[chosen].tolist(), words.take(chosen).to_pylist()):
-            self.kept.append((fp, text or ""))
-            self.chars += len(text or "")
-        while len(self.kept) > 2 * PREFIX_SAMPLE_ROWS or self.chars > PREFIX_SAMPLE_CHARS:
-            self.every *= 2
-            self.kept = [(h, w) for h, w in self.kept if h % self.every == 0]
-            self.chars = sum(len(w) for _h, w in self.kept)
-
-    def words(self) -> list[str]:
-        return [w for _h, w in self.kept]
-
-
-def prefixes_part_words(sample: Sequence[str], rows: int) -> bool:
-    """Whether a GIN over `_prefixes` finds a word quickly: among the words longer than a prefix
-    in a random sample of the table's rows (`sample`: their `_full_text`, of `rows` rows), the
-    rows a search for one word would check in vain, those with its prefix but another word
-    (n − n/d for a prefix of n words, d of them distinct), scaled to the table, stay under
-    MAX_PREFIX_CANDIDATES for every prefix."""
-    if not sample:
-        return True
-    cut = PREFIX_LENGTH + 1  # with the mark
-    seen: dict[str, int] = defaultdict(int)
-    distinct: dict[str, set[str]] = defaultdict(set)
-    for text in sample:
-        for word in text.split():
-            if len(word) > cut:
-                seen[word[:cut]] += 1
-                distinct[word[:cut]].add(word)
-    wasted = max((n - n / len(distinct[p]) for p, n in seen.items()), default=0)
-    return wasted * rows / len(sample) < MAX_PREFIX_CANDIDATES
-
-
-def finish_table(table: str, index_columns: Iterable[str], *, full_text: bool = True,
-                 sample: WordSample | None = None, alongside: Callable[[], T] | None = None) -> tuple[str | None, T | None]:
+def finish_table(table: str, index_columns: Iterable[str], *, full_text: bool = True, word_index: str | None = None,
+                 alongside: Callable[[], T] | None = None) -> T | None:
     """Indexes for filters and sorting, full-text search (`full_text`: the table has words in
-    `_full_text`; `sample`: the loader's sample of them), planner statistics. Returns
-    PostgreSQL's word index, "prefixes:<length>" or "words" (module docstring), or None, and
-    what `alongside()` returned.
+    `_full_text`; on PostgreSQL `word_index` says how they are found: "words" needs a GIN over
+    them, prefix bitmaps (bitmaps.PrefixBuilder) need nothing of the engine), planner
+    statistics. Returns what `alongside()` returned.
 
     `alongside` is work of the caller's that does not touch the database: it runs in a second
     thread while this one waits for the engine, so the client's work and the server's overlap
@@ -322,7 +220,6 @@ def finish_table(table: str, index_columns: Iterable[str], *, full_text: bool = 
     t = qn(table)
     index_columns = list(index_columns)[:MAX_INDEXED_COLUMNS]
     statements = []
-    word_index = None
     if is_postgres():
         # More memory lets the b-trees be sorted by parallel workers (max_parallel_maintenance_workers)
         # and the GIN gather its entries in fewer passes.
@@ -334,18 +231,14 @@ def finish_table(table: str, index_columns: Iterable[str], *, full_text: bool = 
         else:
             statements.append(f"CREATE INDEX {ix} ON {t} ({qn(name)})")
     if is_postgres():
-        if full_text:
-            by_prefix = sample is not None and prefixes_part_words(sample.words(), sample.rows)
-            word_index = f"prefixes:{PREFIX_LENGTH}" if by_prefix else "words"
-            statements.append(f"CREATE INDEX \"{table}_fts\" ON {t} USING gin "
-                              f"({'_prefixes' if by_prefix else '(_full_text::tsvector)'})")
-        # Word frequencies of the tsvector let the planner choose between the GIN and a b-tree
-        # (those of an index's expression are gathered only by an ANALYZE of every column).
-        if word_index == "words":
+        words_gin = full_text and word_index == "words"
+        if words_gin:
+            statements.append(f"CREATE INDEX \"{table}_fts\" ON {t} USING gin ((_full_text::tsvector))")
+            # Word frequencies of the tsvector let the planner choose between the GIN and a b-tree
+            # (those of an index's expression are gathered only by an ANALYZE of every column).
             statements.append(f"ANALYZE {t}")
         else:
-            analyzed = ["_id", *index_columns, *(["_prefixes"] if full_text else [])]
-            statements.append(f"ANALYZE {t} ({', '.join(qn(c) for c in analyzed)})")
+            statements.append(f"ANALYZE {t} ({', '.join(qn(c) for c in ['_id', *index_columns])})")
         statements.append("RESET maintenance_work_mem")
     else:
         if full_text:
@@ -365,7 +258,7 @@ def finish_table(table: str, index_columns: Iterable[str], *, full_text: bool = 
         with connection.cursor() as cur:
             for sql in statements:
                 cur.execute(sql)
-        return word_index, None
+        return None
     with ThreadPoolExecutor(max_workers=1) as pool:
         working = pool.submit(alongside)
         try:
@@ -376,8 +269,7 @@ def finish_table(table: str, index_columns: Iterable[str], *, full_text: bool = 
             error = working.exception()  # waits for it
     if error is not None:
         raise error
-    result = working.result()
-    return word_index, result
+    return working.result()
 
 
 def drop_table(table: str) -> None:

@@ -403,6 +403,9 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
             stored[i] = np.empty(len(raw), dtype=object)
             stored[i][:] = raw if conv is None else list(map(conv, raw))
     loader = tables.Loader(table, ids, text_columns=[ids[i] for i, k in enumerate(kinds) if k == TEXT])
+    # PostgreSQL: the free-text words' prefix bitmaps, instead of a GIN (bitmaps.PrefixBuilder);
+    # SQLite indexes the words with FTS5.
+    prefixes = bitmaps.PrefixBuilder() if free_text and tables.is_postgres() else None
     error = None
     _id = 0
     if seen.columnar:
@@ -414,6 +417,8 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
             first = _id + 1
             _id += len(hashes)
             loader.write(range(first, _id + 1), values, words, hashes)
+            if prefixes is not None:
+                prefixes.add(range(first, _id + 1), words, hashes)
     except BaseException as exc:
         error = exc
         raise
@@ -427,13 +432,20 @@ def _load_table(version: ResourceVersion, tab: files.TabularFile, previous: Reso
                if i not in low_set and not (tab.geometry and i == ncol - 1)
                and (k != TEXT or 0 < max_len[i] <= tables.MAX_INDEXED_TEXT)]
     with_bitmaps = [(i, ids[i], kinds[i], convs[i] or _or_none) for i in low]
-    word_index, bitmap_rows = tables.finish_table(table, indexed, full_text=bool(free_text), sample=loader.sample,
-                                                  alongside=lambda: builder.serialize(with_bitmaps))
+    word_index = prefixes.word_index() if prefixes is not None else None
+    by_prefix = bitmaps.prefix_bitmap_length(word_index) is not None
+
+    def serialize() -> list[tuple[str, str, bytes]]:
+        rows = builder.serialize(with_bitmaps)
+        return rows + prefixes.serialize() if by_prefix else rows
+
+    bitmap_rows = tables.finish_table(table, indexed, full_text=bool(free_text), word_index=word_index,
+                                      alongside=serialize)
     saved = builder.write(table, bitmap_rows, with_bitmaps)
     version.bitmaps = {"columns": saved, "free_text": bool(free_text), "words": bitmaps.LAYOUT_FREE,
                        "kinds": {ids[i]: kinds[i] for i in low}, "fingerprints": FINGERPRINTS}
     if word_index:
-        version.bitmaps["word_index"] = word_index  # PostgreSQL's GIN over the words (tables.py)
+        version.bitmaps["word_index"] = word_index  # PostgreSQL: how the free-text words are found
 
     version.table_name = table
     version.row_count = _id
