@@ -487,11 +487,19 @@ def test_a_column_read_in_batches_gets_the_type_of_one_read_value_by_value(value
     from ventanilla.opendata.ingest.types import ColumnStats
 
     rows = list(range(2, len(values) + 2))
-    one, batched = ColumnStats(), ColumnStats()
+    one, batched, arrow = ColumnStats(), ColumnStats(), ColumnStats()
     for k in range(len(values)):
         one.see_column(values[k:k + 1], rows[k:k + 1])
     for start in range(0, len(values), cut):
         batched.see_column(values[start:start + cut], rows[start:start + cut])
+        # Arrow columns (an empty cell is null): a batch of known values only counted (see_known)
+        part = [v or None for v in values[start:start + cut]]
+        distinct = {v for v in part if v is not None}
+        if not arrow.see_known(distinct, len(part) - part.count(None)):
+            arrow.see_column(part, rows[start:start + cut])
+    for other in (batched, arrow):
+        assert (other.candidates, other.first_misfit, other.misfits, other.non_empty, other.near_miss()) == (
+            one.candidates, one.first_misfit, one.misfits, one.non_empty, one.near_miss())
     assert batched.final_type() == one.final_type()
     assert batched.candidates == one.candidates and batched.first_misfit == one.first_misfit
     assert batched.misfits == one.misfits and batched.non_empty == one.non_empty

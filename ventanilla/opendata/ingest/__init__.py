@@ -254,7 +254,12 @@ class _Pass1:
                 self.value_hashes[i] = np.concatenate([self.value_hashes[i], cell_hashes(values[known:])])
         for i in self.active:
             column = columns[i]
-            self.stats[i].see_column(column if isinstance(column, Sequence) else column.to_pylist(), numbers)
+            if isinstance(column, Sequence):
+                self.stats[i].see_column(column, numbers)
+            # An Arrow column (null for an empty cell): its distinct values found in C++ first,
+            # and the cells turned into Python strings only if one of them needs parsing.
+            elif not self.stats[i].see_known(pc.unique(column.drop_null()).to_pylist(), len(column) - column.null_count):
+                self.stats[i].see_column(column.to_pylist(), numbers)
         self.active = [i for i in self.active if self.stats[i].candidates]
         return coded
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -172,6 +172,18 @@ class ColumnStats:
                     present = len(head) - head.count(None) - head.count("") - sum(map(head.count, uncounted))
                     break
         self.non_empty += present
+
+    def see_known(self, distinct: Iterable[str], present: int) -> bool:
+        """A batch whose distinct non-empty values are `distinct`, `present` cells in all: counted
+        as `see_column` counts it when each value is known to fit (the common case of dates and
+        amounts, which repeat), without the cells themselves. False, and nothing counted, when
+        some value is not known: then the batch goes to `see_column`."""
+        if not self.candidates:
+            return True
+        if not self.fits.issuperset(distinct):
+            return False
+        self.non_empty += present
+        return True
 
     def _see(self, value: str, row: int, n: int, column: Sequence[str | None], rows: Sequence[int]) -> bool:
         """Parses one distinct value occurring `n` times; False for a "no data" marker."""
