@@ -77,7 +77,7 @@ PREFIX_BITMAPS = "bitmaps"  # `version.bitmaps["word_index"]` "bitmaps:<length>"
 MAX_PREFIXES = 100_000
 MAX_PREFIX_CELLS = 1 << 24  # (row, prefix) pairs: at most 32 MB of bitmaps
 MAX_LISTED_IDS = 100_000  # rows checked by primary key; more are checked by one scan
-PREFIX_FLUSH_CELLS = 1 << 17  # pairs gathered before they are folded into bitmaps (1 MB; 3 MB while folded)
+PREFIX_FLUSH_CELLS = 1 << 18  # pairs gathered before they are folded into bitmaps (2 MB; 5 MB while folded)
 NULL = ""  # the key of NULL (an empty text cell is stored as NULL, so no value has this key)
 WORD_END = "{"  # sorts after every character of a folded word ([a-z0-9]): the end of a prefix range
 # `version.bitmaps["words"]`: `_full_text` holds only the marked words of the columns without
@@ -125,30 +125,33 @@ def _arrow_longest(column) -> int:
     return pc.max(pc.utf8_length(column)).as_py() or 0
 
 
-def _fold(bitmaps: dict[int, BitMap], codes: np.ndarray, ids: np.ndarray, limit: int | None = None) -> bool:
+def _fold(bitmaps: dict[int, BitMap], codes: np.ndarray, ids: np.ndarray) -> None:
     """Adds each id to the bitmap of its code (`bitmaps`: code -> ids), ids in ascending order:
     a stable sort groups the ids of each code, still ascending, into a slice that becomes a
-    roaring bitmap in one call. With a `limit` on the codes, nothing is added (and False is
-    returned) when there would be more."""
-    if not len(codes):
-        return True
+    roaring bitmap in one call."""
     order = np.argsort(codes, kind="stable")
     ordered = codes[order]
-    starts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
-    bounds = [0, *starts.tolist(), len(ordered)]
-    distinct = ordered[bounds[:-1]].tolist()
-    del ordered
+    _fold_groups(bitmaps, ordered, ids[order].astype(np.uint32, copy=False))
+
+
+def _fold_groups(bitmaps: dict[int, BitMap], codes: np.ndarray, ids: np.ndarray, limit: int | None = None) -> bool:
+    """`_fold` of ids already grouped by code (`codes` sorted, the ids of each code ascending, as
+    uint32). With a `limit` on the codes, nothing is added (and False is returned) when there
+    would be more."""
+    if not len(codes):
+        return True
+    starts = np.flatnonzero(codes[1:] != codes[:-1]) + 1
+    bounds = [0, *starts.tolist(), len(codes)]
+    distinct = codes[bounds[:-1]].tolist()
     if limit is not None and len(bitmaps) + len(distinct) > limit:
         if len(bitmaps) + sum(code not in bitmaps for code in distinct) > limit:
             return False
-    grouped = ids[order].astype(np.uint32, copy=False)
-    del order
     for code, start, end in zip(distinct, bounds, bounds[1:]):
-        bm = BitMap(array("I", grouped[start:end].tobytes()))
+        ids_of_code = array("I", ids[start:end].tobytes())  # pyroaring takes an array's buffer as it is
         if code in bitmaps:
-            bitmaps[code] |= bm
+            bitmaps[code].update(ids_of_code)
         else:
-            bitmaps[code] = bm
+            bitmaps[code] = BitMap(ids_of_code)
     return True
 
 
@@ -455,7 +458,7 @@ class PrefixBuilder:
 
     def __init__(self) -> None:
         self.bitmaps: dict[int, BitMap] = {}  # prefix code -> ids
-        self.pending: list[tuple[np.ndarray, np.ndarray]] = []  # (codes, ids) since the last fold
+        self.pending: list[np.ndarray] = []  # (code << 32 | id) since the last fold
         self.pending_cells = self.cells = 0
         self.sample = WordSample()
         self.overflowed = False
@@ -467,18 +470,25 @@ class PrefixBuilder:
         self.sample.add(hashes, words)
         codes, rows = prefix_codes(words)
         rows += np.uint32(ids.start)
-        self.pending.append((codes, rows))
-        self.pending_cells += len(codes)
-        self.cells += len(codes)
+        # (code, row) as one 64-bit key: one sort of the keys groups the rows of each prefix
+        keys = codes.astype(np.uint64)
+        keys <<= np.uint64(32)
+        keys |= rows
+        self.pending.append(keys)
+        self.pending_cells += len(keys)
+        self.cells += len(keys)
         if self.pending_cells >= PREFIX_FLUSH_CELLS or self.cells > MAX_PREFIX_CELLS:
             self._flush()
 
     def _flush(self) -> None:
         pending, self.pending, self.pending_cells = self.pending, [], 0
-        codes = np.concatenate([c for c, _i in pending]) if pending else None
-        ids = np.concatenate([i for _c, i in pending]) if pending else None
-        del pending  # the parts, once joined
-        folded = self.cells <= MAX_PREFIX_CELLS and (codes is None or _fold(self.bitmaps, codes, ids, MAX_PREFIXES))
+        folded = self.cells <= MAX_PREFIX_CELLS
+        if folded and pending:
+            keys = np.concatenate(pending)
+            del pending  # the parts, once joined
+            keys.sort()
+            codes = (keys >> np.uint64(32)).astype(np.uint32)
+            folded = _fold_groups(self.bitmaps, codes, keys.astype(np.uint32), MAX_PREFIXES)  # the low half: the row
         if not folded:
             self.overflowed = True
             self.bitmaps, self.sample = {}, WordSample()
